@@ -1,0 +1,1 @@
+"""Data sources: toy distributions (toy.py) and MNIST (mnist.py)."""

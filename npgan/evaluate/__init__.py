@@ -1,0 +1,1 @@
+"""Evaluation of generator samples: Parzen-window log-likelihood and toy mode coverage."""

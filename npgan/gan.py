@@ -1,0 +1,125 @@
+"""A generator G and a discriminator D, and the gradients of Algorithm 1's two steps.
+
+D outputs logits a (D(x) = sigmoid(a)); the losses work from logits (losses.py).
+
+Discriminator step: the gradient of L_D with respect to D's parameters only.
+    x_fake = G(z)                      (G is not differentiated: no G gradient)
+    a = D([x_real; x_fake])            one pass over the concatenated batch, so
+                                       each half is backpropagated through its own
+                                       activations and dropout masks
+    D.backward([dL_D/da_real; dL_D/da_fake])
+
+Generator step: the gradient of L_G with respect to G's parameters only.
+    a_fake = D(G(z))
+    dL_G/dG(z) = D.backward(dL_G/da_fake)   through D, its dropout masks included
+    G.backward(dL_G/dG(z))
+    D's parameter gradients from this pass are discarded (zeroed): the G step
+    must never move D.
+
+Simultaneous (the authors' released code): one minibatch and one noise batch;
+D's gradient and G's gradient both come from the same D pass on [x; G(z)]
+(the same dropout masks), taken at the same parameters.
+
+Parameters are named "G.<name>" and "D.<name>" ("D.0.W"), the names used by
+the optimizer, checkpoints and gradient checks.
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from npgan.losses import discriminator_loss, generator_loss
+
+
+class GAN:
+    """G: noise (m, noise_dim) -> samples (m, data_dim); D: samples -> logits (m, 1)."""
+
+    def __init__(self, generator, discriminator):
+        self.generator = generator
+        self.discriminator = discriminator
+
+    @property
+    def params(self):
+        return {**_prefixed("G", self.generator.params), **_prefixed("D", self.discriminator.params)}
+
+    @property
+    def grads(self):
+        return {**_prefixed("G", self.generator.grads), **_prefixed("D", self.discriminator.grads)}
+
+    def zero_grad(self):
+        self.generator.zero_grad()
+        self.discriminator.zero_grad()
+
+    def astype(self, dtype):
+        self.generator.astype(dtype)
+        self.discriminator.astype(dtype)
+        return self
+
+    def discriminator_gradients(self, x_real, z, *, loss_scale=1.0):
+        """Set D's grads to d(loss_scale * L_D)/d(theta_D); G's grads are left untouched.
+
+        Returns the logits of the pass (real_logits, fake_logits) and L_D (unscaled).
+        """
+        x_fake = self.generator.predict(z)
+        _check_same_width(x_real, x_fake)
+        logits = self.discriminator.forward(np.concatenate([x_real, x_fake]))
+        real_logits, fake_logits = logits[: len(x_real)], logits[len(x_real):]
+        value, grad_real, grad_fake = discriminator_loss(real_logits, fake_logits)
+        self.discriminator.zero_grad()
+        self.discriminator.backward(loss_scale * np.concatenate([grad_real, grad_fake]))
+        return StepResult(value, real_logits, fake_logits)
+
+    def generator_gradients(self, z, *, kind="non-saturating"):
+        """Set G's grads to dL_G/d(theta_G), backpropagating through D; D's grads end at zero.
+
+        Returns L_G and the fake logits of the pass.
+        """
+        x_fake = self.generator.forward(z)
+        fake_logits = self.discriminator.forward(x_fake)
+        value, grad_fake = generator_loss(fake_logits, kind)
+        self.generator.zero_grad()
+        self.generator.backward(self.discriminator.backward(grad_fake))
+        self.discriminator.zero_grad()  # this pass must not move D
+        return StepResult(value, None, fake_logits)
+
+    def simultaneous_gradients(self, x_real, z, *, kind="non-saturating", discriminator_loss_scale=1.0):
+        """Both nets' grads from one D pass on [x_real; G(z)]; returns (D step, G step) results."""
+        x_fake = self.generator.forward(z)
+        _check_same_width(x_real, x_fake)
+        m = len(x_real)
+        logits = self.discriminator.forward(np.concatenate([x_real, x_fake]))
+        real_logits, fake_logits = logits[:m], logits[m:]
+
+        # G's gradient first, through the pass, then D's grads from it are discarded.
+        g_value, g_grad_fake = generator_loss(fake_logits, kind)
+        upstream = np.concatenate([np.zeros_like(real_logits), g_grad_fake])
+        self.generator.zero_grad()
+        self.generator.backward(self.discriminator.backward(upstream)[m:])
+
+        # D's gradient from the same pass (the same activations and dropout masks).
+        d_value, grad_real, grad_fake = discriminator_loss(real_logits, fake_logits)
+        self.discriminator.zero_grad()
+        self.discriminator.backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]))
+        return StepResult(d_value, real_logits, fake_logits), StepResult(g_value, None, fake_logits)
+
+
+@dataclass
+class StepResult:
+    """The loss value of a step and the logits it saw (for monitoring)."""
+
+    loss: float
+    real_logits: Optional[np.ndarray]
+    fake_logits: np.ndarray
+
+
+def _prefixed(prefix, params):
+    return {f"{prefix}.{name}": value for name, value in params.items()}
+
+
+def _check_same_width(x_real, x_fake):
+    if x_real.ndim != 2 or x_real.shape[1:] != x_fake.shape[1:]:
+        raise ValueError(
+            f"real data of shape {x_real.shape} does not match the generator's samples "
+            f"of shape {x_fake.shape}: expected (m, {x_fake.shape[1]})"
+        )

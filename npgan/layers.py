@@ -1,0 +1,444 @@
+"""Layers with hand-written forward and backward passes.
+
+Every layer follows one contract (the CS231n one):
+
+- ``forward(x)`` computes the output and keeps exactly what ``backward`` needs;
+- ``backward(grad_out)`` takes dL/d(output) and returns dL/d(input), adding the
+  parameter gradients into ``grads`` (``+=``: they accumulate until
+  ``zero_grad()``, because D's loss is a real term plus a fake term);
+- ``params`` and ``grads`` are dicts with the same keys and shapes (empty for
+  parameterless layers);
+- ``predict(x)`` is a forward pass that keeps nothing, for sampling, evaluation
+  and finite differences.
+
+Weights are (in_features, out_features) and a batch is (N, features): y = x @ W + b,
+as in the authors' code.
+
+One pass, one cache. A layer refuses a second ``forward`` while the previous
+one has not been backpropagated: the classic GAN bug ``D.forward(real);
+D.forward(fake); D.backward(...)`` would otherwise backpropagate the real batch
+through the fake batch's activations. The trainer instead runs D once on the
+concatenated batch [x_real; x_fake] (the layers treat examples independently,
+so this is the same function) and backpropagates that single pass. A pass may
+be backpropagated more than once (the simultaneous update sends D's loss and
+G's loss back through the same D pass, dropout masks included).
+
+Layers keep the dtype of their parameters: float64 for gradient checks, float32
+for training. An input of another dtype is an error, not a silent cast.
+"""
+
+import numbers
+
+import numpy as np
+
+from npgan.init import uniform, zeros
+
+
+def require_generator(rng, owner):
+    """Return ``rng`` if it is a numpy.random.Generator, else raise a helpful TypeError."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{owner} needs an explicit random generator, got {type(rng).__name__}: "
+            "pass rng=np.random.default_rng(seed)"
+        )
+    return rng
+
+
+def _require_float_array(x, owner, what="input"):
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{owner}: {what} must be a numpy array, got {type(x).__name__}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(
+            f"{owner}: {what} must be a floating-point array, got dtype {x.dtype}; "
+            "cast it with .astype(np.float32) (training) or .astype(np.float64) (checks)"
+        )
+
+
+class Layer:
+    """Base class: the parameter dicts, the per-pass cache and the train/eval switch."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.training = True
+        self._cache = None
+        self._awaiting_backward = False
+
+    # -- the cache of one pass ---------------------------------------------------------
+    def _keep(self, **cache):
+        """Store what backward needs; refuse to overwrite a pass not yet backpropagated."""
+        if self._awaiting_backward:
+            raise RuntimeError(
+                f"{self}: forward called again before the previous forward was "
+                "backpropagated; its cached activations would be overwritten. Call "
+                "backward first, run both batches as one concatenated pass, or use "
+                "predict() for a pass that needs no backward"
+            )
+        self._cache = cache
+        self._awaiting_backward = True
+
+    def _kept(self, grad_out):
+        """The cache of the last forward, after checking grad_out against its output."""
+        if self._cache is None:
+            raise RuntimeError(f"{self}: backward called without a forward pass to backpropagate")
+        _require_float_array(grad_out, str(self), "upstream gradient")
+        expected = self._cache["output_shape"]
+        if grad_out.shape != expected:
+            raise ValueError(
+                f"{self}: upstream gradient has shape {grad_out.shape}, "
+                f"expected the shape of the last forward output {expected}"
+            )
+        self._awaiting_backward = False
+        return self._cache
+
+    def clear_cache(self):
+        """Forget the last pass (predict() and gradient checks use this)."""
+        self._cache = None
+        self._awaiting_backward = False
+
+    # -- the public contract -----------------------------------------------------------
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, grad_out):
+        raise NotImplementedError
+
+    def predict(self, x):
+        """Forward pass that keeps no cache (sampling, evaluation, finite differences)."""
+        if self._awaiting_backward:
+            raise RuntimeError(f"{self}: predict() called while a forward pass awaits its backward")
+        output = self.forward(x)
+        self.clear_cache()
+        return output
+
+    def zero_grad(self):
+        for gradient in self.grads.values():
+            gradient.fill(0)
+
+    def astype(self, dtype):
+        """Convert the parameters and gradients to ``dtype`` in place; returns self.
+
+        The arrays are replaced, so build an optimizer only after converting.
+        """
+        for name in self.params:
+            self.params[name] = self.params[name].astype(dtype)
+            self.grads[name] = self.grads[name].astype(dtype)
+        self.clear_cache()
+        return self
+
+    def train(self):
+        self.training = True
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def sublayers(self):
+        """The layers this one is made of (none for a plain layer)."""
+        return []
+
+    def kink_state(self):
+        """Which side of each kink the last forward was on; None for smooth layers.
+
+        Gradient checks compare it between x + h and x - h: a finite difference
+        that straddles a kink of ReLU or maxout measures no derivative.
+        """
+        return None
+
+    def _check_input(self, x, features=None):
+        _require_float_array(x, str(self))
+        if features is not None and (x.ndim != 2 or x.shape[1] != features):
+            raise ValueError(f"{self}: expected input of shape (N, {features}), got {x.shape}")
+        param_dtypes = {p.dtype for p in self.params.values()}
+        if param_dtypes and x.dtype not in param_dtypes:
+            raise ValueError(
+                f"{self}: input dtype {x.dtype} does not match the parameter dtype "
+                f"{param_dtypes.pop()}; cast the input, the layer never casts silently"
+            )
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Linear(Layer):
+    """y = x @ W + b.   x: (N, in_features) -> y: (N, out_features).
+
+    W: (in_features, out_features), drawn uniform(-init_scale, init_scale);
+    b: (out_features,), zeros. init_scale defaults to 1/sqrt(in_features);
+    the paper's MNIST model uses 0.05 for G and 0.005 for D.
+    """
+
+    def __init__(self, in_features, out_features, *, rng, dtype=np.float32, init_scale=None):
+        super().__init__()
+        require_generator(rng, "Linear")
+        self.in_features = _positive_int(in_features, "Linear in_features")
+        self.out_features = _positive_int(out_features, "Linear out_features")
+        if init_scale is None:
+            init_scale = 1.0 / np.sqrt(in_features)
+        self.params["W"] = uniform((in_features, out_features), init_scale, rng=rng, dtype=dtype)
+        self.params["b"] = zeros((out_features,), dtype=dtype)
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+
+    def forward(self, x):
+        self._check_input(x, self.in_features)
+        output = x @ self.params["W"] + self.params["b"]
+        self._keep(x=x, output_shape=output.shape)
+        return output
+
+    def backward(self, grad_out):
+        """dW = x^T g,  db = sum_n g,  dx = g W^T."""
+        x = self._kept(grad_out)["x"]
+        self.grads["W"] += x.T @ grad_out
+        self.grads["b"] += grad_out.sum(axis=0)
+        return grad_out @ self.params["W"].T
+
+    def __repr__(self):
+        return f"Linear({self.in_features} -> {self.out_features})"
+
+
+class ReLU(Layer):
+    """y = max(x, 0), elementwise.   Any shape."""
+
+    def forward(self, x):
+        self._check_input(x)
+        active = x > 0
+        self._keep(active=active, output_shape=x.shape)
+        return np.where(active, x, x.dtype.type(0))
+
+    def backward(self, grad_out):
+        """dx = g * [x > 0]  (the derivative at exactly 0 is taken as 0)."""
+        active = self._kept(grad_out)["active"]
+        return np.where(active, grad_out, grad_out.dtype.type(0))
+
+    def kink_state(self):
+        return None if self._cache is None else self._cache["active"]
+
+
+class Sigmoid(Layer):
+    """y = 1 / (1 + exp(-x)), elementwise, for any float without overflow.
+
+    exp(-|x|) never overflows: sigma(x) = 1 / (1 + e) for x >= 0 and e / (1 + e)
+    for x < 0, with e = exp(-|x|).
+    """
+
+    def forward(self, x):
+        self._check_input(x)
+        output = sigmoid(x)
+        self._keep(output=output, output_shape=x.shape)
+        return output
+
+    def backward(self, grad_out):
+        """dx = g * y (1 - y)."""
+        output = self._kept(grad_out)["output"]
+        return grad_out * output * (1 - output)
+
+
+def sigmoid(x):
+    """Numerically stable logistic sigmoid, dtype-preserving (see Sigmoid)."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Maxout(Layer):
+    """Maxout (Goodfellow et al., 2013).   x: (N, in_features) -> y: (N, units).
+
+    z = x @ W + b gives units * pieces detector columns; unit j is the max of
+    columns j*pieces .. j*pieces + pieces - 1 (the authors' layout):
+        y[n, j] = max_k z[n, j*pieces + k].
+    W: (in_features, units*pieces), b: (units*pieces,).
+    """
+
+    def __init__(self, in_features, units, pieces, *, rng, dtype=np.float32, init_scale=None):
+        super().__init__()
+        require_generator(rng, "Maxout")
+        self.in_features = _positive_int(in_features, "Maxout in_features")
+        self.units = _positive_int(units, "Maxout units")
+        self.pieces = _positive_int(pieces, "Maxout pieces")
+        if init_scale is None:
+            init_scale = 1.0 / np.sqrt(in_features)
+        detectors = units * pieces
+        self.params["W"] = uniform((in_features, detectors), init_scale, rng=rng, dtype=dtype)
+        self.params["b"] = zeros((detectors,), dtype=dtype)
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+
+    def forward(self, x):
+        self._check_input(x, self.in_features)
+        detectors = (x @ self.params["W"] + self.params["b"]).reshape(len(x), self.units, self.pieces)
+        winners = detectors.argmax(axis=2)
+        output = np.take_along_axis(detectors, winners[:, :, None], axis=2)[:, :, 0]
+        self._keep(x=x, winners=winners, output_shape=output.shape)
+        return output
+
+    def backward(self, grad_out):
+        """Each unit's gradient goes to its winning piece only:
+        dz[n, j*pieces + k] = g[n, j] if k = argmax_k z[n, j*pieces + k] else 0;
+        then as Linear: dW = x^T dz, db = sum_n dz, dx = dz W^T."""
+        cache = self._kept(grad_out)
+        x, winners = cache["x"], cache["winners"]
+        grad_detectors = np.zeros((len(x), self.units, self.pieces), dtype=grad_out.dtype)
+        np.put_along_axis(grad_detectors, winners[:, :, None], grad_out[:, :, None], axis=2)
+        grad_detectors = grad_detectors.reshape(len(x), self.units * self.pieces)
+        self.grads["W"] += x.T @ grad_detectors
+        self.grads["b"] += grad_detectors.sum(axis=0)
+        return grad_detectors @ self.params["W"].T
+
+    def kink_state(self):
+        return None if self._cache is None else self._cache["winners"]
+
+    def __repr__(self):
+        return f"Maxout({self.in_features} -> {self.units} units x {self.pieces} pieces)"
+
+
+class Dropout(Layer):
+    """Inverted dropout: y = x * m / keep_prob with m ~ Bernoulli(keep_prob) per element.
+
+    A fresh mask for every example on every training forward; the identity in
+    evaluation mode. keep_prob is the probability of KEEPING a unit (the
+    authors' include_prob). backward applies the same mask: dx = g * m / keep_prob.
+    When no mask applies (eval mode, keep_prob = 1) forward returns x itself.
+
+    For gradient checks, ``freeze_mask()`` makes later forwards reuse the last
+    mask instead of drawing a new one; ``unfreeze_mask()`` undoes it.
+    """
+
+    def __init__(self, keep_prob, *, rng):
+        super().__init__()
+        self.keep_prob = validate_keep_prob(keep_prob)
+        self.rng = require_generator(rng, "Dropout")
+        self._scaled_mask = None
+        self._mask_frozen = False
+
+    def forward(self, x):
+        self._check_input(x)
+        if not self.training or self.keep_prob == 1.0:
+            scaled_mask = None
+        elif self._mask_frozen:
+            scaled_mask = self._scaled_mask
+            if scaled_mask is None or scaled_mask.shape != x.shape or scaled_mask.dtype != x.dtype:
+                raise ValueError(f"{self}: the frozen mask does not fit an input of shape {x.shape}")
+        else:
+            keep = self.rng.random(x.shape) < self.keep_prob
+            scaled_mask = keep.astype(x.dtype) * x.dtype.type(1 / self.keep_prob)
+        self._scaled_mask = scaled_mask
+        self._keep(scaled_mask=scaled_mask, output_shape=x.shape)
+        return x if scaled_mask is None else x * scaled_mask
+
+    def backward(self, grad_out):
+        """dx = g * m / keep_prob, with the mask of the forward pass."""
+        scaled_mask = self._kept(grad_out)["scaled_mask"]
+        return grad_out if scaled_mask is None else grad_out * scaled_mask
+
+    def freeze_mask(self):
+        self._mask_frozen = True
+        return self
+
+    def astype(self, dtype):
+        """Dropout has no parameters; its (possibly frozen) mask follows the new dtype."""
+        if self._scaled_mask is not None:
+            self._scaled_mask = self._scaled_mask.astype(dtype)
+        return super().astype(dtype)
+
+    def unfreeze_mask(self):
+        self._mask_frozen = False
+        return self
+
+    def __repr__(self):
+        return f"Dropout(keep_prob={self.keep_prob})"
+
+
+class Sequential(Layer):
+    """A chain of layers: forward left to right, backward right to left.
+
+    Parameters are exposed under dotted names, "<index>.<name>" ("0.W", "2.b";
+    nested chains give "1.0.W"); an owner holding several networks prefixes its
+    own names ("D.0.W"). The dicts are rebuilt on access but hold the layers' own
+    arrays, so an in-place update through them updates the layers.
+    """
+
+    def __init__(self, *layers):
+        # No Layer.__init__: a chain's params and grads are views of its layers'.
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: item {index} is a {type(layer).__name__}, not a Layer")
+        self.layers = list(layers)
+        self.training = True
+        self._cache = None
+        self._awaiting_backward = False
+
+    @property
+    def params(self):
+        return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
+                for name, value in layer.params.items()}
+
+    @property
+    def grads(self):
+        return {f"{i}.{name}": value for i, layer in enumerate(self.layers)
+                for name, value in layer.grads.items()}
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_out):
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def predict(self, x):
+        for layer in self.layers:
+            x = layer.predict(x)
+        return x
+
+    def clear_cache(self):
+        for layer in self.layers:
+            layer.clear_cache()
+
+    def astype(self, dtype):
+        for layer in self.layers:
+            layer.astype(dtype)
+        return self
+
+    def train(self):
+        for layer in self.layers:
+            layer.train()
+        self.training = True
+        return self
+
+    def eval(self):
+        for layer in self.layers:
+            layer.eval()
+        self.training = False
+        return self
+
+    def sublayers(self):
+        return list(self.layers)
+
+    def __repr__(self):
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential({inner})"
+
+
+def walk(layer):
+    """Yield ``layer`` and, depth first, every layer it is made of."""
+    yield layer
+    for sublayer in layer.sublayers():
+        yield from walk(sublayer)
+
+
+def validate_keep_prob(keep_prob):
+    """keep_prob must be a real number in (0, 1]; return it as a float."""
+    if isinstance(keep_prob, bool) or not isinstance(keep_prob, numbers.Real):
+        raise ValueError(f"keep_prob must be a number in (0, 1], got {keep_prob!r}")
+    if not 0.0 < keep_prob <= 1.0:  # also False for NaN
+        raise ValueError(
+            f"keep_prob must be in (0, 1] (the probability of keeping a unit), got {keep_prob}"
+        )
+    return float(keep_prob)
+
+
+def _positive_int(value, what):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
