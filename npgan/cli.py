@@ -1,15 +1,22 @@
-"""The `npgan` command line (argparse). Each command parses, validates, calls the
-library and prints; no numerics live here.
+"""The `npgan` command line (argparse). Each command parses and validates its options,
+calls the library and prints; no numerics live here.
 
-Exit codes: 0 success, 1 a check or run failed, 2 bad usage or bad input.
+Exit codes: 0 success; 1 a check failed or training diverged; 2 bad usage or bad
+input (a one-line message on stderr, no traceback).
 """
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
 
 from npgan import __version__
+
+
+class UsageError(Exception):
+    """Bad input found after parsing: reported as one line, exit code 2."""
 
 
 def main(argv=None):
@@ -20,12 +27,21 @@ def main(argv=None):
         return 2
     try:
         return args.run(args)
+    except UsageError as error:
+        print(f"npgan: error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("npgan: interrupted", file=sys.stderr)
         return 130
 
 
+# -- the parser ---------------------------------------------------------------------------------
+
 def build_parser():
+    from npgan.losses import GENERATOR_LOSSES
+    from npgan.models import DEFAULT_PRESET, OPTIMIZERS, PRESETS, UPDATE_ORDERS
+    from npgan.noise import NOISE_PRIORS
+
     parser = argparse.ArgumentParser(
         prog="npgan",
         description="Generative Adversarial Nets (Goodfellow et al., 2014) in NumPy, "
@@ -34,18 +50,175 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"npgan {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
+    train = commands.add_parser(
+        "train", help="train a GAN with Algorithm 1",
+        description="Train G and D with Algorithm 1 of the paper. Writes config.json, metrics.jsonl, "
+                    "checkpoint.npz and samples.png into --out.")
+    train.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+                       help=f"experiment preset (default: {DEFAULT_PRESET})")
+    train.add_argument("--seed", type=non_negative_int, default=0, help="the one seed of the run (default: 0)")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--iterations", type=positive_int, help="Algorithm 1 iterations (default: the preset's)")
+    length.add_argument("--epochs", type=positive_int, help="epochs over the training set (datasets with epochs)")
+    train.add_argument("--out", help="run directory (default: runs/<preset>-<seed>)")
+    train.add_argument("--learning-rate", type=positive_float, help="initial learning rate of both nets")
+    train.add_argument("--k-discriminator-steps", type=positive_int, help="D steps per G step (Algorithm 1's k)")
+    train.add_argument("--batch-size", type=positive_int, help="minibatch size m")
+    train.add_argument("--generator-loss", choices=GENERATOR_LOSSES)
+    train.add_argument("--update-order", choices=UPDATE_ORDERS,
+                       help="sequential: Algorithm 1; simultaneous: the authors' released code")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, help="momentum (the paper's) or adam")
+    train.add_argument("--noise", choices=NOISE_PRIORS, help="noise prior p_z")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(run=run_train)
+
+    sample = commands.add_parser("sample", help="draw samples from a trained generator",
+                                 description="Write an (N, data_dim) float32 array of G samples to a .npy file.")
+    sample.add_argument("--checkpoint", required=True, help="a checkpoint.npz of npgan train")
+    sample.add_argument("-n", type=positive_int, required=True, help="number of samples")
+    sample.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise (default: 0)")
+    sample.add_argument("--out", required=True, help="output .npy file")
+    sample.set_defaults(run=run_sample)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a trained generator")
+    metrics = evaluate.add_subparsers(title="metrics", metavar="METRIC")
+    modes = metrics.add_parser(
+        "modes", help="mode coverage of a toy generator (VEEGAN's metric)",
+        description="Modes captured and the fraction of high-quality samples (within 3 std of "
+                    "their nearest mode) of 2,500 samples of a toy checkpoint.")
+    modes.add_argument("--checkpoint", required=True)
+    modes.add_argument("--samples", type=positive_int, default=2500, help="number of samples (default: 2500)")
+    modes.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise (default: 0)")
+    modes.add_argument("--json", action="store_true", help="print a JSON object")
+    modes.set_defaults(run=run_evaluate_modes)
+
+    figure = commands.add_parser("figure", help="draw a figure of the paper",
+                                 description="1: Figure 1 from a real 1-D run; saturation: the "
+                                             "generator gradients of section 3.")
+    figure.add_argument("name", choices=["1", "saturation"])
+    figure.add_argument("--out", help="output PNG (default: figure-<name>.png)")
+    figure.add_argument("--seed", type=non_negative_int, default=0, help="seed of the run behind Figure 1")
+    figure.set_defaults(run=run_figure)
+
     gradcheck = commands.add_parser(
-        "gradcheck",
-        help="check every layer, loss and whole G and D step against finite differences",
-        description="Compare every hand-written derivative (each layer, each loss, the D "
-                    "and G steps of Algorithm 1 in both update orders) with centred finite "
-                    "differences. Exits 1 if any check is over its threshold.",
-    )
+        "gradcheck", help="check every layer, loss and whole G and D step against finite differences",
+        description="Compare every hand-written derivative (each layer, each loss, the D and G steps of "
+                    "Algorithm 1 in both update orders) with centred finite differences. Exits 1 if any "
+                    "check is over its threshold.")
     gradcheck.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    gradcheck.add_argument("--seed", type=_non_negative_int, default=0,
+    gradcheck.add_argument("--seed", type=non_negative_int, default=0,
                            help="seed of the random networks and inputs (default: 0)")
     gradcheck.set_defaults(run=run_gradcheck)
     return parser
+
+
+# -- the commands ---------------------------------------------------------------------------------
+
+def run_train(args):
+    from npgan.checkpoint import CheckpointError, load_checkpoint
+    from npgan.figures import toy_samples_figure
+    from npgan.models import preset_config
+    from npgan.train import Trainer, TrainingDiverged, train_run
+
+    out = args.out or os.path.join("runs", f"{args.preset}-{args.seed}")
+    checkpoint_path = os.path.join(out, "checkpoint.npz")
+    changes = {key: value for key, value in {
+        "seed": args.seed, "learning_rate": args.learning_rate,
+        "k_discriminator_steps": args.k_discriminator_steps, "batch_size": args.batch_size,
+        "generator_loss": args.generator_loss, "update_order": args.update_order,
+        "optimizer": args.optimizer, "noise": args.noise}.items() if value is not None}
+    try:
+        if args.resume:
+            if not os.path.exists(checkpoint_path):
+                raise UsageError(f"nothing to resume: {checkpoint_path} does not exist")
+            checkpoint = load_checkpoint(checkpoint_path)
+            config = _resumed_config(checkpoint.config, args, changes)
+            dataset = dataset_for(config)
+            trainer = Trainer.from_checkpoint(checkpoint, dataset, iterations=config["iterations"])
+        else:
+            if os.path.exists(checkpoint_path):
+                raise UsageError(f"{out} already holds a run; pass --resume to continue it, or --out "
+                                 "to start a new one elsewhere")
+            config = preset_config(args.preset, **changes)
+            dataset = dataset_for(config)
+            config["iterations"] = _iterations(config, args)
+            trainer = Trainer(config, dataset)
+    except (ValueError, CheckpointError) as error:
+        raise UsageError(str(error)) from None
+
+    total = trainer.config["iterations"]
+    print(f"training {trainer.config['preset']} (seed {trainer.config['seed']}) for {total} iterations "
+          f"into {out}", file=sys.stderr)
+    bar, on_progress = (None, None) if args.no_progress else _progress_bar(total, trainer.iteration)
+    try:
+        checkpoint = train_run(trainer, out, progress=on_progress)
+    except TrainingDiverged as error:
+        print(f"npgan: training diverged: {error}. The last good checkpoint is kept in {checkpoint_path}; "
+              "try a lower --learning-rate.", file=sys.stderr)
+        return 1
+    finally:
+        if bar is not None:
+            bar.close()
+    samples_png = os.path.join(out, "samples.png")
+    samples = trainer.sample(2500, _evaluation_rng())
+    toy_samples_figure(samples, dataset, samples_png, title=f"{trainer.config['preset']}, seed "
+                       f"{trainer.config['seed']}, {total} iterations")
+    print(f"done: {os.path.join(out, 'config.json')}, {os.path.join(out, 'metrics.jsonl')}, "
+          f"{checkpoint}, {samples_png}")
+    return 0
+
+
+def run_sample(args):
+    import numpy as np
+
+    gan, config = _load_gan(args.checkpoint)
+    from npgan.train import generate
+
+    samples = generate(gan, config, args.n, np.random.default_rng(args.seed))
+    try:
+        np.save(args.out, samples)
+    except OSError as error:
+        raise UsageError(f"cannot write {args.out}: {error.strerror}") from None
+    print(f"wrote {samples.shape[0]} samples of dimension {samples.shape[1]} to {args.out}")
+    return 0
+
+
+def run_evaluate_modes(args):
+    import numpy as np
+
+    from npgan.data.toy import TOY_DISTRIBUTIONS
+    from npgan.evaluate.modes import evaluate_toy
+    from npgan.train import generate
+
+    gan, config = _load_gan(args.checkpoint)
+    if config["dataset"] not in TOY_DISTRIBUTIONS:
+        raise UsageError(f"mode coverage needs a toy checkpoint; {args.checkpoint} was trained on "
+                         f"{config['dataset']}")
+    toy = TOY_DISTRIBUTIONS[config["dataset"]]
+    coverage = evaluate_toy(generate(gan, config, args.samples, np.random.default_rng(args.seed)), toy)
+    result = {"dataset": toy.name, "modes_captured": coverage.modes_captured, "num_modes": toy.num_modes,
+              "high_quality_fraction": coverage.high_quality_fraction,
+              "high_quality_percent": 100 * coverage.high_quality_fraction, "n_samples": coverage.n_samples}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{toy.name}: {coverage.modes_captured} of {toy.num_modes} modes captured, "
+              f"{100 * coverage.high_quality_fraction:.1f}% high-quality samples (of {coverage.n_samples})")
+    return 0
+
+
+def run_figure(args):
+    from npgan.figures import figure1, saturation_figure
+
+    out = args.out or f"figure-{args.name}.png"
+    started = time.perf_counter()
+    if args.name == "1":
+        figure1(out, seed=args.seed)
+    else:
+        saturation_figure(out)
+    print(f"wrote {out} ({time.perf_counter() - started:.1f} s)")
+    return 0
 
 
 def run_gradcheck(args):
@@ -64,21 +237,101 @@ def run_gradcheck(args):
     return 1 if failed else 0
 
 
+# -- helpers ---------------------------------------------------------------------------------------
+
+def dataset_for(config):
+    """The data a configuration trains on."""
+    from npgan.data.toy import TOY_DISTRIBUTIONS
+
+    if config["dataset"] in TOY_DISTRIBUTIONS:
+        return TOY_DISTRIBUTIONS[config["dataset"]]
+    raise UsageError(f"unknown dataset {config['dataset']!r}")
+
+
 def format_table(results):
     header = ("check", "parameter", "rel_error", "threshold", "skipped", "")
     rows = [(r.check, r.parameter, f"{r.rel_error:.2e}", f"{r.threshold:.0e}",
              f"{r.skipped}/{r.checked + r.skipped}", "ok" if r.ok else "FAIL") for r in results]
     widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
-             for row in [header] + rows]
-    return "\n".join(lines)
+    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in [header] + rows)
 
 
-def _non_negative_int(text):
+def _iterations(config, args):
+    if args.epochs is not None:
+        if config["iterations_per_epoch"] is None:
+            raise UsageError(f"preset {config['preset']} trains on a stream of toy data and has no "
+                             "epochs; use --iterations")
+        return args.epochs * config["iterations_per_epoch"]
+    return args.iterations if args.iterations is not None else config["iterations"]
+
+
+def _resumed_config(saved_config, args, changes):
+    config = dict(saved_config)
+    for key, value in changes.items():
+        if key != "seed" and config[key] != value:
+            raise UsageError(f"--resume continues the saved run: {key} cannot change "
+                             f"(saved {config[key]!r}, given {value!r})")
+    if args.iterations is not None or args.epochs is not None:
+        config["iterations"] = _iterations(config, args)
+    return config
+
+
+def _load_gan(path):
+    from npgan.checkpoint import CheckpointError, load_checkpoint
+    from npgan.train import gan_from_checkpoint
+
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+        checkpoint = load_checkpoint(path)
+        return gan_from_checkpoint(checkpoint), checkpoint.config
+    except (ValueError, CheckpointError, KeyError) as error:
+        raise UsageError(str(error)) from None
+
+
+def _evaluation_rng():
+    import numpy as np
+
+    return np.random.default_rng(2**31 - 1)  # fixed: samples.png is comparable across runs
+
+
+def _progress_bar(total, done):
+    """A tqdm bar (iterations/s and the latest objectives) and the callback that moves it."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=done, unit="it", dynamic_ncols=True, mininterval=0.5)
+
+    def on_progress(iterations_done, metrics):
+        bar.update(iterations_done - bar.n)
+        if iterations_done % 50 == 0:
+            bar.set_postfix(d=f"{metrics['objective_d']:.3f}", g=f"{metrics['objective_g']:.3f}",
+                            refresh=False)
+
+    return bar, on_progress
+
+
+def positive_int(text):
+    value = _parse(text, int, "a whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
     return value
+
+
+def non_negative_int(text):
+    value = _parse(text, int, "a whole number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def positive_float(text):
+    value = _parse(text, float, "a number")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def _parse(text, kind, what):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
