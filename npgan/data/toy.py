@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from npgan.layers import require_generator
+
 GAUSS1D_MEAN = 4.0
 GAUSS1D_STD = 0.5
 
@@ -40,15 +42,6 @@ RING8_STD = 0.02
 
 GRID25_COORDINATES = (-4.0, -2.0, 0.0, 2.0, 4.0)
 GRID25_STD = 0.05
-
-
-def _require_generator(rng, owner):
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"{owner} needs an explicit random generator, got {type(rng).__name__}: "
-            "pass rng=np.random.default_rng(seed)"
-        )
-    return rng
 
 
 def _require_sample_count(n):
@@ -126,7 +119,7 @@ class ToyDistribution:
         Returns an (n, d) array.
         """
         n = _require_sample_count(n)
-        _require_generator(rng, f"{self.name}.sample")
+        require_generator(rng, f"{self.name}.sample")
         dtype = _require_float_dtype(dtype)
         mode_index = rng.integers(self.num_modes, size=n)
         noise = rng.standard_normal((n, self.dim))

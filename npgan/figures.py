@@ -1,0 +1,466 @@
+"""Figures of the GAN paper and of npgan's toy runs, drawn with matplotlib alone.
+
+Every function draws on its own matplotlib.figure.Figure attached to an Agg canvas
+(no display, no pyplot global state), writes exactly one PNG at ``out_path`` (its
+directory must exist; the image is rendered in memory first, so a drawing error
+leaves no partial file) and returns the numbers it drew.
+
+figure1(out_path, *, seed=0)
+    Figure 1 of the paper from a real 1-D run on gauss1d (p_data = N(4, 0.5^2), a
+    uniform prior z ~ U(-sqrt 3, sqrt 3), G a one-hidden-layer ReLU net, D maxout).
+    Each of the four panels shows p_data (black dots), p_g (green line), D(x) =
+    sigmoid(logit) (blue dashes) and, below the x line, the map x = G(z): arrows
+    from evenly spaced z on the z line up to G(z) on the x line; where the arrows
+    crowd together, p_g is high. The panels are snapshots of one trainer:
+
+    (a) part-way through training: Algorithm 1 from initialisation until the mean
+        of G's samples first comes within FIGURE1_SHIFT of the data mean; p_g
+        overlaps p_data but is shifted and broader, D is partially accurate.
+    (b) D trained alone (G fixed) for FIGURE1_DISCRIMINATOR_STEPS steps: D is close
+        to Proposition 1's D*(x) = p_data / (p_data + p_g), drawn as a thin line.
+    (c) G trained alone (D fixed) for FIGURE1_GENERATOR_STEPS steps: the gradient of
+        D has guided G(z) towards the regions D classifies as data; p_g moves
+        towards p_data.
+    (d) Algorithm 1 continued for FIGURE1_FINAL_ITERATIONS iterations: p_g is close
+        to p_data and D is close to 1/2 everywhere (Theorem 1's optimum).
+
+    p_g is computed without sampling noise: G is applied to the midpoints of
+    FIGURE1_QUADRATURE_POINTS equal cells of the prior's range (a midpoint
+    quadrature of the uniform p_z), the outputs are binned on the x grid and
+    smoothed by a Gaussian kernel of bandwidth FIGURE1_BANDWIDTH. Its mean and
+    standard deviation are those of the same points.
+
+saturation_figure(out_path)
+    The section 3 argument: with D(G(z)) = sigmoid(a), the gradient magnitude with
+    respect to the logit a is D(G(z)) for the minimax G objective log(1 - D(G(z)))
+    and 1 - D(G(z)) for the non-saturating -log D(G(z)). Early in training D
+    rejects G's samples confidently (D(G(z)) near 0): the minimax gradient vanishes
+    there, the non-saturating one is close to 1. Log-scale y axis, logit-scale x.
+
+toy_samples_figure(samples, toy, out_path, *, title=None)
+    G's samples over a toy distribution: a scatter (2-D, equal aspect) with the
+    mode centres marked and the 3-std "high quality" circles of the VEEGAN metric
+    drawn, or a histogram over the true density (1-D). What ``npgan train`` writes
+    as samples.png.
+"""
+
+import io
+import math
+import os
+
+import numpy as np
+
+from npgan.data.toy import GAUSS1D, ToyDistribution
+from npgan.evaluate.modes import evaluate_toy
+from npgan.layers import sigmoid
+from npgan.models import preset_config
+from npgan.theory import (
+    jensen_shannon_divergence,
+    normalise_density,
+    optimal_discriminator,
+    saturation_curves,
+)
+from npgan.train import Trainer
+
+# ----------------------------------------------------------------- Figure 1 settings
+
+#: Every setting of the Figure 1 run is pinned here (not taken from the gauss1d
+#: preset's defaults), so that the figure does not change when the preset does.
+#: A uniform prior as in the paper's figure; a one-hidden-layer G so that G(z) can
+#: bend U(-sqrt 3, sqrt 3) into a bell (two hidden layers or 32 units converged
+#: less often); a maxout D (on data centred at 4 every unit of a freshly built D
+#: has its kink at x = 0, and ReLU units with a negative weight start dead);
+#: k = 5 keeps D near D*: with it, seeds 0-9 all end (d) with p_g's mean in
+#: [3.95, 4.01] and std in [0.47, 0.52], where k = 3 left seed 0 with p_g of std
+#: 1.2 and a D too flat to tell it from p_data.
+FIGURE1_CONFIG = {
+    "noise": "uniform",
+    "noise_dim": 1,
+    "generator_hidden": [16],
+    "generator_output": "linear",
+    "generator_init_scale": None,
+    "discriminator_kind": "maxout",
+    "discriminator_hidden": [32, 32],
+    "discriminator_pieces": 5,
+    "discriminator_keep_probs": [1.0, 1.0, 1.0],
+    "discriminator_init_scale": None,
+    "k_discriminator_steps": 5,
+    "generator_loss": "non-saturating",
+    "update_order": "sequential",
+    "optimizer": "adam",
+    "learning_rate": 2e-3,
+    "adam_beta1": 0.5,
+    "batch_size": 128,
+}
+#: (a) ends when the mean of G's samples is within this distance of the data mean.
+FIGURE1_SHIFT = 1.0
+#: How often (iterations) and on how many samples the (a) criterion is checked,
+#: and the most iterations (a) may take.
+FIGURE1_CHECK_EVERY = 10
+FIGURE1_CHECK_SAMPLES = 2000
+FIGURE1_MAX_ITERATIONS_A = 2000
+#: (b): D steps with G fixed; (c): G steps with D fixed; (d): Algorithm 1 iterations.
+FIGURE1_DISCRIMINATOR_STEPS = 1000
+FIGURE1_GENERATOR_STEPS = 15
+FIGURE1_FINAL_ITERATIONS = 1000
+#: p_g: G applied to this many evenly spaced z, then a Gaussian kernel of this bandwidth.
+FIGURE1_QUADRATURE_POINTS = 20000
+FIGURE1_BANDWIDTH = 0.05
+#: The x grid on which every density and D are evaluated.
+FIGURE1_GRID = (-4.0, 12.0, 1601)
+#: "The bulk": grid points where p_data + p_g exceeds this fraction of its maximum.
+FIGURE1_BULK_FRACTION = 0.05
+#: Arrows drawn from the z line to the x line.
+FIGURE1_ARROWS = 17
+
+PNG_DPI = 110
+
+
+# ------------------------------------------------------------------------- Figure 1
+
+
+def figure1(out_path, *, seed=0):
+    """Figure 1 of the paper from a real run on gauss1d; writes a PNG, returns its numbers.
+
+    Takes about 13 s on an idle core. Returns a dict of floats (and int step counts):
+
+        iterations_a, discriminator_steps_b, generator_steps_c, iterations_d
+        generator_mean_<p>, generator_std_<p>    mean and std of p_g in panel p
+        jensen_shannon_<p>                       JSD(p_data || p_g) on the grid
+        mean_abs_d_minus_optimal_<p>             mean |D - D*| over the bulk
+        mean_abs_d_minus_half_<p>                mean |D - 1/2| over the bulk
+
+    for p in a, b, c, d; the bulk is where p_data + p_g > FIGURE1_BULK_FRACTION
+    times its maximum (elsewhere D* is 0/0-like and D is unconstrained).
+    """
+    _check_out_path(out_path)
+    panels = figure1_panels(seed)
+    _draw_figure1(panels, out_path, seed)
+    numbers = {}
+    for panel in panels:
+        key = panel["key"]
+        numbers.update({f"{name}_{key}": value for name, value in panel["numbers"].items()})
+    numbers.update({
+        "iterations_a": panels[0]["steps"],
+        "discriminator_steps_b": FIGURE1_DISCRIMINATOR_STEPS,
+        "generator_steps_c": FIGURE1_GENERATOR_STEPS,
+        "iterations_d": FIGURE1_FINAL_ITERATIONS,
+    })
+    return numbers
+
+
+def figure1_panels(seed=0):
+    """Run the Figure 1 protocol (module docstring) and return the four panel snapshots.
+
+    Each snapshot is a dict: key ("a".."d"), label, steps, x, p_data, p_g,
+    discriminator, optimal_discriminator, bulk, z_arrows, x_arrows, numbers.
+    """
+    trainer = Trainer(preset_config("gauss1d", seed=seed, **FIGURE1_CONFIG), GAUSS1D)
+    check_rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    data_mean = float(GAUSS1D.centres[0, 0])
+    x = np.linspace(*FIGURE1_GRID)
+
+    iterations = 0
+    while iterations < FIGURE1_MAX_ITERATIONS_A:
+        for _ in range(FIGURE1_CHECK_EVERY):
+            trainer.train_iteration()
+        iterations += FIGURE1_CHECK_EVERY
+        if abs(float(trainer.sample(FIGURE1_CHECK_SAMPLES, check_rng).mean()) - data_mean) <= FIGURE1_SHIFT:
+            break
+    panels = [_snapshot(trainer, x, "a", iterations,
+                        f"(a) part-way: {iterations} iterations\nof Algorithm 1 from initialisation")]
+
+    trainer.discriminator_steps(FIGURE1_DISCRIMINATOR_STEPS)
+    panels.append(_snapshot(trainer, x, "b", FIGURE1_DISCRIMINATOR_STEPS,
+                            f"(b) then {FIGURE1_DISCRIMINATOR_STEPS} steps of D alone:\n"
+                            "D approaches D* = p_data / (p_data + p_g)"))
+
+    trainer.generator_steps(FIGURE1_GENERATOR_STEPS)
+    panels.append(_snapshot(trainer, x, "c", FIGURE1_GENERATOR_STEPS,
+                            f"(c) then {FIGURE1_GENERATOR_STEPS} steps of G alone:\n"
+                            "G(z) moves up D's slope, towards the data"))
+
+    for _ in range(FIGURE1_FINAL_ITERATIONS):
+        trainer.train_iteration()
+    panels.append(_snapshot(trainer, x, "d", FIGURE1_FINAL_ITERATIONS,
+                            f"(d) then {FIGURE1_FINAL_ITERATIONS} iterations of Algorithm 1:\n"
+                            "p_g ~ p_data and D ~ 1/2"))
+    return panels
+
+
+def _snapshot(trainer, x, key, steps, label):
+    dx = float(x[1] - x[0])
+    p_data = normalise_density(np.exp(GAUSS1D.log_density(x[:, None])), dx)
+    outputs = _generator_quadrature(trainer)
+    p_g = _smoothed_density(outputs, x, FIGURE1_BANDWIDTH)
+    discriminator = _discriminator_output(trainer, x)
+    optimal = optimal_discriminator(p_data, p_g)
+    total = p_data + p_g
+    bulk = total > FIGURE1_BULK_FRACTION * total.max()
+    half = math.sqrt(3.0)
+    z_arrows = np.linspace(-half, half, FIGURE1_ARROWS)
+    x_arrows = _generator_map(trainer, z_arrows)
+    numbers = {
+        "generator_mean": float(outputs.mean()),
+        "generator_std": float(outputs.std()),
+        "jensen_shannon": jensen_shannon_divergence(p_data, p_g, dx),
+        "mean_abs_d_minus_optimal": float(np.mean(np.abs(discriminator - optimal)[bulk])),
+        "mean_abs_d_minus_half": float(np.mean(np.abs(discriminator - 0.5)[bulk])),
+    }
+    return {"key": key, "label": label, "steps": steps, "x": x, "p_data": p_data, "p_g": p_g,
+            "discriminator": discriminator, "optimal_discriminator": optimal, "bulk": bulk,
+            "z_arrows": z_arrows, "x_arrows": x_arrows, "numbers": numbers}
+
+
+def _generator_map(trainer, z):
+    """G(z) for the 1-D noise values z (n,) -> (n,) float64, in evaluation mode."""
+    generator = trainer.gan.generator
+    generator.eval()
+    try:
+        return generator.predict(np.asarray(z, dtype=np.float32)[:, None])[:, 0].astype(np.float64)
+    finally:
+        generator.train()
+
+
+def _generator_quadrature(trainer):
+    """G at the midpoints of FIGURE1_QUADRATURE_POINTS equal cells of U(-sqrt 3, sqrt 3)."""
+    if trainer.config["noise"] != "uniform" or trainer.config["noise_dim"] != 1:
+        raise ValueError("Figure 1 needs a 1-D uniform noise prior (noise='uniform', noise_dim=1)")
+    half = math.sqrt(3.0)
+    n = FIGURE1_QUADRATURE_POINTS
+    z = -half + (np.arange(n) + 0.5) * (2 * half / n)
+    return _generator_map(trainer, z)
+
+
+def _smoothed_density(points, x, bandwidth):
+    """The density of ``points`` on the uniform grid x: binned, then a Gaussian kernel; normalised.
+
+    Points are binned to their nearest grid point, and the counts convolved with a
+    sampled Gaussian of std ``bandwidth``; mass outside the grid is lost.
+    """
+    dx = float(x[1] - x[0])
+    index = np.rint((points - x[0]) / dx).astype(np.int64)
+    inside = (index >= 0) & (index < x.size)
+    if not np.any(inside):
+        raise ValueError(f"no generator sample falls on the grid [{x[0]}, {x[-1]}]")
+    counts = np.bincount(index[inside], minlength=x.size).astype(np.float64)
+    half_width = int(math.ceil(4 * bandwidth / dx))
+    offsets = np.arange(-half_width, half_width + 1) * dx
+    kernel = np.exp(-0.5 * (offsets / bandwidth) ** 2)
+    density = np.convolve(counts, kernel / kernel.sum(), mode="same")
+    return normalise_density(density, dx)
+
+
+def _discriminator_output(trainer, x):
+    """D(x) = sigmoid(logit) on the grid x (n,) -> (n,) float64, in evaluation mode."""
+    discriminator = trainer.gan.discriminator
+    discriminator.eval()
+    try:
+        logits = discriminator.predict(x.astype(np.float32)[:, None])[:, 0].astype(np.float64)
+    finally:
+        discriminator.train()
+    return sigmoid(logits)
+
+
+def _draw_figure1(panels, out_path, seed):
+    x = panels[0]["x"]
+    visible = np.zeros(x.size, dtype=bool)
+    for panel in panels:
+        visible |= panel["p_data"] > 0.01 * panel["p_data"].max()
+        visible |= panel["p_g"] > 0.01 * panel["p_g"].max()
+    low, high = x[visible].min(), x[visible].max()
+    arrow_tips = np.concatenate([panel["x_arrows"] for panel in panels])
+    low, high = min(low, arrow_tips.min()), max(high, arrow_tips.max())
+    margin = 0.05 * (high - low)
+    low, high = max(low - margin, x[0]), min(high + margin, x[-1])
+    shown = (x >= low) & (x <= high)
+    # Densities and D share the y axis; a collapsed G's spike is clipped rather than squashing D.
+    tallest = max(max(panel["p_data"].max(), panel["p_g"].max()) for panel in panels)
+    top = min(max(1.05, 1.08 * tallest), 2.0)
+    x_line, z_line = 0.0, -0.42 * top
+    # The z line: U(-sqrt 3, sqrt 3) drawn under the middle of the x range.
+    z_centre, z_half_length = (low + high) / 2, 0.3 * (high - low)
+
+    figure, axes = _new_figure(figsize=(17, 5.6), ncols=4)
+    for ax, panel in zip(axes, panels):
+        xs = x[shown]
+        ax.plot(xs, panel["p_data"][shown], color="black", linestyle=(0, (1, 2)), linewidth=2.2,
+                label=r"data density $p_{\rm data}$")
+        ax.plot(xs, panel["p_g"][shown], color="green", linewidth=2.0, label=r"generator density $p_g$")
+        # D solid-dashed over the bulk, faint where no density constrains it.
+        inside = np.where(panel["bulk"], panel["discriminator"], np.nan)
+        ax.plot(xs, panel["discriminator"][shown], color="blue", linestyle="--", linewidth=1.5, alpha=0.3)
+        ax.plot(xs, inside[shown], color="blue", linestyle="--", linewidth=2.0, label=r"discriminator $D(x)$")
+        if panel["key"] == "b":
+            # D* only where it is defined by the densities (the bulk), as in the numbers.
+            optimal = np.where(panel["bulk"], panel["optimal_discriminator"], np.nan)
+            ax.plot(xs, optimal[shown], color="blue", linewidth=0.9, alpha=0.8,
+                    label=r"$D^*(x) = p_{\rm data} / (p_{\rm data} + p_g)$ (Proposition 1)")
+        ax.plot([low, high], [x_line, x_line], color="black", linewidth=1.0)
+        ax.plot([z_centre - z_half_length, z_centre + z_half_length], [z_line, z_line], color="black",
+                linewidth=1.0)
+        # p_z is symmetric, so the z line is drawn in whichever direction makes G increasing
+        # overall (fewer crossing arrows); its end labels say which way it runs.
+        direction = 1.0 if panel["x_arrows"][-1] >= panel["x_arrows"][0] else -1.0
+        z_positions = z_centre + direction * panel["z_arrows"] / math.sqrt(3.0) * z_half_length
+        for start, end in zip(z_positions, panel["x_arrows"]):
+            ax.annotate("", xy=(end, x_line), xytext=(start, z_line),
+                        arrowprops={"arrowstyle": "-|>", "linewidth": 0.7, "color": "0.35",
+                                    "shrinkA": 0, "shrinkB": 0, "mutation_scale": 7})
+        ax.text(low, x_line + 0.02 * top, "x", fontsize=12, ha="left", va="bottom", style="italic")
+        ax.text(z_centre - z_half_length - 0.06 * (high - low), z_line, "z", fontsize=12, ha="right",
+                va="center", style="italic")
+        for end, text in ((-1.0, "-\u221a3"), (1.0, "+\u221a3")):
+            ax.text(z_centre + direction * end * z_half_length, z_line - 0.03 * top, text, fontsize=8,
+                    ha="center", va="top")
+        numbers = panel["numbers"]
+        lines = [f"p_g: mean {numbers['generator_mean']:.2f}, std {numbers['generator_std']:.2f}",
+                 f"JSD(p_data || p_g) = {numbers['jensen_shannon']:.3f}",
+                 f"mean |D - D*| = {numbers['mean_abs_d_minus_optimal']:.3f}",
+                 f"mean |D - 1/2| = {numbers['mean_abs_d_minus_half']:.3f}"]
+        ax.text(0.02, 0.98, "\n".join(lines), transform=ax.transAxes, fontsize=8, va="top", ha="left",
+                family="monospace", color="0.25")
+        ax.set_title(panel["label"], fontsize=10)
+        ax.set_xlim(low, high)
+        ax.set_ylim(z_line - 0.08 * top, top * 1.25)
+        ax.set_axis_off()
+    handles, labels = axes[1].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=4, frameon=False, fontsize=10)
+    figure.suptitle(r"Figure 1 from a real run on gauss1d: $p_{\rm data} = N(4, 0.5^2)$, "
+                    f"z ~ U(\u2212\u221a3, \u221a3), seed {seed}; arrows: x = G(z) for evenly spaced z.\n"
+                    "Numbers: mean |D \u2212 D*| and mean |D \u2212 1/2| over the bulk, where "
+                    f"p_data + p_g > {100 * FIGURE1_BULK_FRACTION:g}% of its maximum; outside it nothing "
+                    "constrains D (drawn faint there).", fontsize=10)
+    figure.subplots_adjust(left=0.01, right=0.99, top=0.80, bottom=0.09, wspace=0.04)
+    _write_png(figure, out_path)
+
+
+# ------------------------------------------------------------------------ saturation
+
+
+def saturation_figure(out_path):
+    """The section 3 argument as a plot; writes a PNG and returns the SaturationCurves drawn."""
+    _check_out_path(out_path)
+    logits = np.linspace(-9.0, 9.0, 721)
+    curves = saturation_curves(sigmoid(logits))
+    d = curves.discriminator_output
+
+    figure, (ax,) = _new_figure(figsize=(7.5, 5.0), ncols=1)
+    ax.plot(d, curves.minimax_gradient, color="tab:red", linewidth=2.0,
+            label="minimax: |d/da log(1 - D(G(z)))| = D(G(z))")
+    ax.plot(d, curves.non_saturating_gradient, color="tab:blue", linewidth=2.0,
+            label="non-saturating: |d/da (-log D(G(z)))| = 1 - D(G(z))")
+    ax.set_xscale("logit")
+    ax.set_yscale("log")
+    ax.set_xlim(d[0], d[-1])
+    ax.set_ylim(1e-4, 2.0)
+    ax.axvspan(d[0], 0.05, color="0.9", zorder=0)
+    ax.annotate("early in training D(G(z)) is near 0:\nminimax saturates (gradient = D),\n"
+                "non-saturating stays near 1",
+                xy=(3e-3, 3e-3), xytext=(1.8e-4, 0.1), fontsize=9,
+                arrowprops={"arrowstyle": "->", "color": "tab:red"})
+    ax.set_xlabel("D(G(z)) = sigmoid(a), the discriminator's output on a generated sample")
+    ax.set_ylabel("gradient magnitude with respect to D's logit a")
+    ax.set_title("Section 3: why G maximises log D(G(z)) instead of minimising log(1 - D(G(z)))",
+                 fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="lower center", fontsize=9)
+    figure.tight_layout()
+    _write_png(figure, out_path)
+    return curves
+
+
+# ----------------------------------------------------------------------- toy samples
+
+
+def toy_samples_figure(samples, toy, out_path, *, title=None):
+    """G's samples over the toy distribution ``toy``; writes a PNG, returns their ModeCoverage.
+
+    samples: (n, toy.dim) finite array. 2-D: scatter, mode centres (red crosses) and
+    the circles of radius 3 * toy.std inside which a sample is "high quality", equal
+    aspect. 1-D: histogram over the true density, centres and 3-std bands marked.
+    Samples far outside the modes are counted in the subtitle, not drawn.
+    """
+    if not isinstance(toy, ToyDistribution):
+        raise TypeError("toy must be a ToyDistribution (e.g. npgan.data.toy.RING8), "
+                        f"got {type(toy).__name__}")
+    samples = np.asarray(samples)
+    if samples.ndim != 2 or samples.shape[1] != toy.dim or samples.shape[0] < 1:
+        raise ValueError(f"samples must be an (n, {toy.dim}) array for {toy.name}, got shape {samples.shape}")
+    if not np.issubdtype(samples.dtype, np.number) or not np.all(np.isfinite(samples)):
+        raise ValueError("samples contain NaN or infinite values (did training diverge?); nothing to plot")
+    if toy.dim > 2:
+        raise ValueError(f"toy_samples_figure draws 1-D or 2-D data, {toy.name} is {toy.dim}-D")
+    _check_out_path(out_path)
+    samples = samples.astype(np.float64)
+    coverage = evaluate_toy(samples, toy)
+    radius = 3.0 * toy.std
+    margin = max(0.5, 6 * toy.std)
+    low = toy.centres.min(axis=0) - margin
+    high = toy.centres.max(axis=0) + margin
+    outside = int(np.count_nonzero(np.any((samples < low) | (samples > high), axis=1)))
+    subtitle = f"{coverage}" + (f"\n{outside} samples lie outside the view" if outside else "")
+
+    if toy.dim == 2:
+        figure, (ax,) = _new_figure(figsize=(6.0, 6.4), ncols=1)
+        from matplotlib.patches import Circle
+
+        for centre in toy.centres:
+            ax.add_patch(Circle(centre, radius, fill=False, color="tab:red", linewidth=0.8))
+        ax.scatter(toy.centres[:, 0], toy.centres[:, 1], marker="+", s=20, color="tab:red", linewidths=0.8,
+                   label=f"mode centres; circles: 3 std = {radius:g} (high quality)")
+        ax.scatter(samples[:, 0], samples[:, 1], s=3, alpha=0.4, color="tab:blue", linewidths=0,
+                   label=f"G samples (n = {samples.shape[0]})")
+        ax.set_xlim(low[0], high[0])
+        ax.set_ylim(low[1], high[1])
+        ax.set_aspect("equal")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8, markerscale=2,
+                  frameon=False)
+    else:
+        figure, (ax,) = _new_figure(figsize=(7.0, 4.5), ncols=1)
+        grid = np.linspace(low[0], high[0], 801)
+        shown = samples[(samples[:, 0] >= low[0]) & (samples[:, 0] <= high[0]), 0]
+        ax.hist(shown, bins=80, range=(low[0], high[0]), density=True, color="tab:blue", alpha=0.5,
+                label=f"G samples (n = {samples.shape[0]})")
+        ax.plot(grid, np.exp(toy.log_density(grid[:, None])), color="black", linestyle=(0, (1, 2)),
+                linewidth=2, label="data density")
+        for index, centre in enumerate(toy.centres[:, 0]):
+            ax.axvspan(centre - radius, centre + radius, color="tab:red", alpha=0.08,
+                       label=f"3 std = {radius:g} around a centre (high quality)" if index == 0 else None)
+            ax.axvline(centre, color="tab:red", linewidth=0.8)
+        ax.set_xlim(low[0], high[0])
+        ax.set_xlabel("x")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_title((f"{title}\n" if title else f"{toy.name}\n") + subtitle, fontsize=9)
+    figure.tight_layout()
+    _write_png(figure, out_path)
+    return coverage
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _new_figure(*, figsize, ncols):
+    """A Figure on its own Agg canvas (no pyplot, no display) and its ncols axes."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, ncols, squeeze=False)[0]
+    return figure, list(axes)
+
+
+def _check_out_path(out_path):
+    directory = os.path.dirname(os.path.abspath(os.fspath(out_path)))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write {out_path}: the directory {directory} does not exist; "
+                                "create it first")
+
+
+def _write_png(figure, out_path):
+    """Render the whole PNG in memory first, so a drawing error never leaves a partial file."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=PNG_DPI)
+    with open(out_path, "wb") as file:
+        file.write(buffer.getvalue())
