@@ -22,9 +22,6 @@ class UsageError(Exception):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return 2
     try:
         return args.run(args)
     except UsageError as error:
@@ -48,7 +45,7 @@ def build_parser():
                     "with hand-written, gradient-checked backprop.",
     )
     parser.add_argument("--version", action="version", version=f"npgan {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     train = commands.add_parser(
         "train", help="train a GAN with Algorithm 1",
@@ -82,7 +79,7 @@ def build_parser():
     sample.set_defaults(run=run_sample)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a trained generator")
-    metrics = evaluate.add_subparsers(title="metrics", metavar="METRIC")
+    metrics = evaluate.add_subparsers(title="metrics", metavar="METRIC", required=True)
     modes = metrics.add_parser(
         "modes", help="mode coverage of a toy generator (VEEGAN's metric)",
         description="Modes captured and the fraction of high-quality samples (within 3 std of "

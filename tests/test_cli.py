@@ -132,3 +132,11 @@ def test_bad_invocations_exit_2_with_one_line(argv, message, capsys, tmp_path, m
 def test_epochs_on_a_toy_preset_is_refused(capsys, tmp_path):
     assert main(["train", "--epochs", "2", "--out", str(tmp_path / "r")]) == 2
     assert "--iterations" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, missing", [([], "COMMAND"), (["evaluate"], "METRIC")])
+def test_a_missing_command_names_what_is_missing(argv, missing, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert missing in capsys.readouterr().err
