@@ -75,29 +75,28 @@ class Trainer:
             self._step(self.optimizer_d, "D", d_step.loss)
             self._step(self.optimizer_g, "G", g_step.loss)
         else:
-            for _ in range(config["k_discriminator_steps"]):
-                d_step = self.gan.discriminator_gradients(
-                    self._data(m), self._noise(m), loss_scale=config["discriminator_loss_scale"])
-                self._step(self.optimizer_d, "D", d_step.loss)
-            g_step = self.gan.generator_gradients(self._noise(m), kind=config["generator_loss"])
-            self._step(self.optimizer_g, "G", g_step.loss)
+            d_step = self.discriminator_steps(config["k_discriminator_steps"])
+            g_step = self.generator_steps(1)
         self.iteration += 1
         return step_metrics(d_step, g_step)
 
     def discriminator_steps(self, steps):
-        """Train D alone for ``steps`` steps with G fixed (Proposition 1: D -> D*_G)."""
+        """``steps`` D steps with G fixed, each on a fresh minibatch of m examples and m noise
+        vectors (Algorithm 1's inner loop; alone, Proposition 1's D -> D*_G). Returns the last."""
         m = self.config["batch_size"]
         for _ in range(steps):
             d_step = self.gan.discriminator_gradients(
                 self._data(m), self._noise(m), loss_scale=self.config["discriminator_loss_scale"])
             self._step(self.optimizer_d, "D", d_step.loss)
+        return d_step
 
     def generator_steps(self, steps):
-        """Train G alone for ``steps`` steps with D fixed."""
+        """``steps`` G steps through D with D fixed, each on fresh noise. Returns the last."""
         m = self.config["batch_size"]
         for _ in range(steps):
             g_step = self.gan.generator_gradients(self._noise(m), kind=self.config["generator_loss"])
             self._step(self.optimizer_g, "G", g_step.loss)
+        return g_step
 
     def _data(self, m):
         return self.dataset.sample(m, self.rngs["data"])
