@@ -169,9 +169,9 @@ def run_train(args):
 def run_sample(args):
     import numpy as np
 
-    gan, config = _load_gan(args.checkpoint)
     from npgan.train import generate
 
+    gan, config = _load_gan(args.checkpoint)
     samples = generate(gan, config, args.n, np.random.default_rng(args.seed))
     try:
         np.save(args.out, samples)
