@@ -237,12 +237,10 @@ def run_gradcheck(args):
 # -- helpers ---------------------------------------------------------------------------------------
 
 def dataset_for(config):
-    """The data a configuration trains on."""
-    from npgan.data.toy import TOY_DISTRIBUTIONS
+    """The data a configuration trains on (a ValueError names the valid ones)."""
+    from npgan.data.toy import get_toy
 
-    if config["dataset"] in TOY_DISTRIBUTIONS:
-        return TOY_DISTRIBUTIONS[config["dataset"]]
-    raise UsageError(f"unknown dataset {config['dataset']!r}")
+    return get_toy(config["dataset"])
 
 
 def format_table(results):

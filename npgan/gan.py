@@ -41,11 +41,26 @@ class GAN:
 
     @property
     def params(self):
-        return {**_prefixed("G", self.generator.params), **_prefixed("D", self.discriminator.params)}
+        return {**self.params_of("G"), **self.params_of("D")}
 
     @property
     def grads(self):
-        return {**_prefixed("G", self.generator.grads), **_prefixed("D", self.discriminator.grads)}
+        return {**self.grads_of("G"), **self.grads_of("D")}
+
+    def params_of(self, network):
+        """The parameters of "G" or "D" alone, under their prefixed names."""
+        return _prefixed(network, self._network(network).params)
+
+    def grads_of(self, network):
+        """The gradients of "G" or "D" alone, under their prefixed names."""
+        return _prefixed(network, self._network(network).grads)
+
+    def _network(self, network):
+        if network == "G":
+            return self.generator
+        if network == "D":
+            return self.discriminator
+        raise ValueError(f"network must be 'G' or 'D', got {network!r}")
 
     def zero_grad(self):
         self.generator.zero_grad()

@@ -29,7 +29,8 @@ import time
 
 import numpy as np
 
-from npgan.checkpoint import load_checkpoint, save_checkpoint
+from npgan.checkpoint import save_checkpoint
+from npgan.layers import sigmoid
 from npgan.models import build_gan, validate_config
 from npgan.noise import sample_noise
 from npgan.optim import Adam, MomentumSGD
@@ -57,8 +58,8 @@ class Trainer:
         self.rngs = {name: np.random.default_rng(stream) for name, stream in zip(RANDOM_STREAMS, streams)}
         self.gan = build_gan(self.config, dataset.dim, rng=self.rngs["init"],
                              dropout_rng=self.rngs["dropout"], output_bias=output_bias)
-        self.optimizer_d = make_optimizer(self.config, self._params("D"))
-        self.optimizer_g = make_optimizer(self.config, self._params("G"))
+        self.optimizer_d = make_optimizer(self.config, self.gan.params_of("D"))
+        self.optimizer_g = make_optimizer(self.config, self.gan.params_of("G"))
         self.iteration = 0
         self.elapsed_seconds = 0.0  # of training before a resume
 
@@ -104,15 +105,11 @@ class Trainer:
     def _noise(self, m):
         return sample_noise(self.config["noise"], m, self.config["noise_dim"], self.rngs["noise"])
 
-    def _params(self, prefix):
-        return {name: value for name, value in self.gan.params.items() if name.startswith(prefix + ".")}
-
-    def _step(self, optimizer, prefix, loss):
+    def _step(self, optimizer, network, loss):
         if not np.isfinite(loss):
-            raise TrainingDiverged(f"the {prefix} loss became {loss} at iteration {self.iteration + 1}")
-        grads = {name: value for name, value in self.gan.grads.items() if name.startswith(prefix + ".")}
+            raise TrainingDiverged(f"the {network} loss became {loss} at iteration {self.iteration + 1}")
         try:
-            optimizer.step(grads)
+            optimizer.step(self.gan.grads_of(network))
         except ValueError as error:
             raise TrainingDiverged(f"{error} (iteration {self.iteration + 1})") from None
 
@@ -136,7 +133,7 @@ class Trainer:
     # -- checkpoints ------------------------------------------------------------------------
     def save(self, path, extra_state=None):
         arrays = {name: value.copy() for name, value in self.gan.params.items()}
-        for prefix, optimizer in (("optimizer_d", self.optimizer_d), ("optimizer_g", self.optimizer_g)):
+        for prefix, optimizer in self._named_optimizers():
             arrays.update({f"{prefix}.{key}": value for key, value in optimizer.state_dict().items()})
         state = {"iteration": self.iteration, "data_dim": self.dataset.dim,
                  "random_streams": {name: rng.bit_generator.state for name, rng in self.rngs.items()},
@@ -154,9 +151,13 @@ class Trainer:
             rng.bit_generator.state = checkpoint.state["random_streams"][name]
         return trainer
 
+    def _named_optimizers(self):
+        """Each optimizer with the prefix of its state in a checkpoint."""
+        return (("optimizer_d", self.optimizer_d), ("optimizer_g", self.optimizer_g))
+
     def load_arrays(self, arrays):
         load_parameters(self.gan, arrays)
-        for prefix, optimizer in (("optimizer_d", self.optimizer_d), ("optimizer_g", self.optimizer_g)):
+        for prefix, optimizer in self._named_optimizers():
             optimizer.load_state_dict({key[len(prefix) + 1:]: value for key, value in arrays.items()
                                        if key.startswith(prefix + ".")})
 
@@ -186,8 +187,8 @@ def step_metrics(d_step, g_step):
     return {
         "objective_d": float(d_step.loss),
         "objective_g": float(g_step.loss),
-        "mean_d_real": float(np.mean(1 / (1 + np.exp(-real.astype(np.float64))))),
-        "mean_d_fake": float(np.mean(1 / (1 + np.exp(-fake.astype(np.float64))))),
+        "mean_d_real": float(np.mean(sigmoid(real.astype(np.float64)))),
+        "mean_d_fake": float(np.mean(sigmoid(fake.astype(np.float64)))),
         "false_negatives": float(np.mean(real < 0)),
         "false_positives": float(np.mean(fake > 0)),
     }

@@ -138,3 +138,15 @@ def test_an_absurd_learning_rate_diverges_with_a_clear_error(tmp_path):
         train_run(trainer, tmp_path)
     kept = load_checkpoint(tmp_path / "checkpoint.npz")  # the last good one
     assert all(np.all(np.isfinite(value)) for value in kept.arrays.values())
+
+
+def test_monitoring_is_stable_for_saturated_logits():
+    """D(x) for the metrics comes from the stable sigmoid: no overflow at logits of -+1000."""
+    from npgan.gan import StepResult
+    from npgan.train import step_metrics
+
+    logits = np.array([[-1000.0], [1000.0]], dtype=np.float32)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        values = step_metrics(StepResult(1.0, logits, logits), StepResult(0.5, None, logits))
+    assert values["mean_d_real"] == values["mean_d_fake"] == 0.5
+    assert values["false_negatives"] == values["false_positives"] == 0.5
