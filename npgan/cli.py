@@ -210,10 +210,13 @@ def run_figure(args):
 
     out = args.out or f"figure-{args.name}.png"
     started = time.perf_counter()
-    if args.name == "1":
-        figure1(out, seed=args.seed)
-    else:
-        saturation_figure(out)
+    try:
+        if args.name == "1":
+            figure1(out, seed=args.seed)
+        else:
+            saturation_figure(out)
+    except OSError as error:
+        raise UsageError(str(error)) from None
     print(f"wrote {out} ({time.perf_counter() - started:.1f} s)")
     return 0
 

@@ -116,6 +116,7 @@ def test_evaluate_modes_json(trained_run, capsys):
     (["sample", "--checkpoint", "missing.npz", "-n", "3", "--out", "x.npy"], "does not exist"),
     (["sample", "--checkpoint", "missing.npz", "-n", "0", "--out", "x.npy"], ">= 1"),
     (["evaluate", "modes", "--checkpoint", "missing.npz"], "does not exist"),
+    (["figure", "saturation", "--out", "no/such/dir/f.png"], "does not exist"),
 ])
 def test_bad_invocations_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
