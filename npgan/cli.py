@@ -35,6 +35,7 @@ def main(argv=None):
 # -- the parser ---------------------------------------------------------------------------------
 
 def build_parser():
+    from npgan.data.mnist import IMAGE_DATASETS
     from npgan.losses import GENERATOR_LOSSES
     from npgan.models import DEFAULT_PRESET, OPTIMIZERS, PRESETS, UPDATE_ORDERS
     from npgan.noise import NOISE_PRIORS
@@ -54,6 +55,9 @@ def build_parser():
     train.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
                        help=f"experiment preset (default: {DEFAULT_PRESET})")
     train.add_argument("--seed", type=non_negative_int, default=0, help="the one seed of the run (default: 0)")
+    train.add_argument("--dataset", choices=IMAGE_DATASETS,
+                       help="train an image preset on another image dataset (default: the preset's)")
+    add_data_dir_option(train)
     length = train.add_mutually_exclusive_group()
     length.add_argument("--iterations", type=positive_int, help="Algorithm 1 iterations (default: the preset's)")
     length.add_argument("--epochs", type=positive_int, help="epochs over the training set (datasets with epochs)")
@@ -90,12 +94,17 @@ def build_parser():
     modes.add_argument("--json", action="store_true", help="print a JSON object")
     modes.set_defaults(run=run_evaluate_modes)
 
-    figure = commands.add_parser("figure", help="draw a figure of the paper",
-                                 description="1: Figure 1 from a real 1-D run; saturation: the "
-                                             "generator gradients of section 3.")
-    figure.add_argument("name", choices=["1", "saturation"])
+    figure = commands.add_parser(
+        "figure", help="draw a figure of the paper",
+        description="1: Figure 1 from a real 1-D run; saturation: the generator gradients of section 3; "
+                    "2: samples of a trained image generator beside the nearest training example; "
+                    "3: rows of G(z) along linear interpolations between random z.")
+    figure.add_argument("name", choices=["1", "2", "3", "saturation"])
     figure.add_argument("--out", help="output PNG (default: figure-<name>.png)")
-    figure.add_argument("--seed", type=non_negative_int, default=0, help="seed of the run behind Figure 1")
+    figure.add_argument("--seed", type=non_negative_int, default=0,
+                        help="seed of the run behind Figure 1, of the noise of Figures 2 and 3 (default: 0)")
+    figure.add_argument("--checkpoint", help="Figures 2 and 3: a checkpoint of an MNIST or Fashion-MNIST run")
+    add_data_dir_option(figure)
     figure.set_defaults(run=run_figure)
 
     gradcheck = commands.add_parser(
@@ -114,7 +123,6 @@ def build_parser():
 
 def run_train(args):
     from npgan.checkpoint import CheckpointError, load_checkpoint
-    from npgan.figures import toy_samples_figure
     from npgan.models import preset_config
     from npgan.train import Trainer, TrainingDiverged, train_run
 
@@ -124,21 +132,21 @@ def run_train(args):
         "seed": args.seed, "learning_rate": args.learning_rate,
         "k_discriminator_steps": args.k_discriminator_steps, "batch_size": args.batch_size,
         "generator_loss": args.generator_loss, "update_order": args.update_order,
-        "optimizer": args.optimizer, "noise": args.noise}.items() if value is not None}
+        "optimizer": args.optimizer, "noise": args.noise, "dataset": args.dataset}.items() if value is not None}
     try:
         if args.resume:
             if not os.path.exists(checkpoint_path):
                 raise UsageError(f"nothing to resume: {checkpoint_path} does not exist")
             checkpoint = load_checkpoint(checkpoint_path)
             config = _resumed_config(checkpoint.config, args, changes)
-            dataset = dataset_for(config)
+            dataset = dataset_for(config, args.data_dir)
             trainer = Trainer.from_checkpoint(checkpoint, dataset, iterations=config["iterations"])
         else:
             if os.path.exists(checkpoint_path):
                 raise UsageError(f"{out} already holds a run; pass --resume to continue it, or --out "
                                  "to start a new one elsewhere")
             config = preset_config(args.preset, **changes)
-            dataset = dataset_for(config)
+            dataset = dataset_for(config, args.data_dir)
             config["iterations"] = _iterations(config, args)
             trainer = Trainer(config, dataset)
     except (ValueError, CheckpointError) as error:
@@ -147,9 +155,9 @@ def run_train(args):
     total = trainer.config["iterations"]
     print(f"training {trainer.config['preset']} (seed {trainer.config['seed']}) for {total} iterations "
           f"into {out}", file=sys.stderr)
-    bar, on_progress = (None, None) if args.no_progress else _progress_bar(total, trainer.iteration)
+    bar, on_progress, on_log = _progress_bar(total, trainer.iteration, quiet=args.no_progress)
     try:
-        checkpoint = train_run(trainer, out, progress=on_progress)
+        checkpoint = train_run(trainer, out, progress=on_progress, on_log=on_log)
     except TrainingDiverged as error:
         print(f"npgan: training diverged: {error}. The last good checkpoint is kept in {checkpoint_path}; "
               "try a lower --learning-rate.", file=sys.stderr)
@@ -157,12 +165,8 @@ def run_train(args):
     finally:
         if bar is not None:
             bar.close()
-    samples_png = os.path.join(out, "samples.png")
-    samples = trainer.sample(2500, _evaluation_rng())
-    toy_samples_figure(samples, dataset, samples_png, title=f"{trainer.config['preset']}, seed "
-                       f"{trainer.config['seed']}, {total} iterations")
     print(f"done: {os.path.join(out, 'config.json')}, {os.path.join(out, 'metrics.jsonl')}, "
-          f"{checkpoint}, {samples_png}")
+          f"{checkpoint}, {os.path.join(out, 'samples.png')}")
     return 0
 
 
@@ -206,13 +210,32 @@ def run_evaluate_modes(args):
 
 
 def run_figure(args):
-    from npgan.figures import figure1, saturation_figure
+    from npgan.data.mnist import IMAGE_DATASETS
+    from npgan.figures import figure1, figure2, figure3, saturation_figure
 
     out = args.out or f"figure-{args.name}.png"
+    needs_checkpoint = args.name in ("2", "3")
+    if needs_checkpoint != (args.checkpoint is not None):
+        raise UsageError(f"figure {args.name} {'needs' if needs_checkpoint else 'takes no'} --checkpoint")
+    if args.data_dir is not None and args.name != "2":
+        raise UsageError("--data-dir is for figure 2 (its nearest training examples)")
+    if needs_checkpoint:
+        gan, config = _load_gan(args.checkpoint)
+        if config["dataset"] not in IMAGE_DATASETS:
+            raise UsageError(f"figure {args.name} needs an image generator; {args.checkpoint} was trained on "
+                             f"{config['dataset']}")
     started = time.perf_counter()
     try:
         if args.name == "1":
             figure1(out, seed=args.seed)
+        elif args.name == "2":
+            try:
+                dataset = dataset_for(config, args.data_dir)
+            except ValueError as error:
+                raise UsageError(str(error)) from None
+            figure2(gan, config, dataset.train, out, image_shape=dataset.image_shape, seed=args.seed)
+        elif args.name == "3":
+            figure3(gan, config, out, seed=args.seed)
         else:
             saturation_figure(out)
     except OSError as error:
@@ -239,10 +262,23 @@ def run_gradcheck(args):
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-def dataset_for(config):
-    """The data a configuration trains on (a ValueError names the valid ones)."""
+def add_data_dir_option(parser):
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="directory holding the four MNIST (or Fashion-MNIST) IDX files; default: "
+                             "$NPGAN_DATA_DIR (Fashion-MNIST: $NPGAN_FASHION_MNIST_DIR), else "
+                             "~/.cache/npgan/<dataset>, downloaded there if missing")
+
+
+def dataset_for(config, data_dir=None):
+    """The data a configuration trains on: a toy distribution, or MNIST / Fashion-MNIST found
+    (or downloaded) as npgan.data.mnist describes. A ValueError (DataError) says what is wrong."""
+    from npgan.data.mnist import IMAGE_DATASETS, load_image_dataset
     from npgan.data.toy import get_toy
 
+    if config["dataset"] in IMAGE_DATASETS:
+        return load_image_dataset(config["dataset"], data_dir)
+    if data_dir is not None:
+        raise UsageError(f"--data-dir is for MNIST and Fashion-MNIST; {config['dataset']} is generated")
     return get_toy(config["dataset"])
 
 
@@ -286,25 +322,34 @@ def _load_gan(path):
         raise UsageError(str(error)) from None
 
 
-def _evaluation_rng():
-    import numpy as np
-
-    return np.random.default_rng(2**31 - 1)  # fixed: samples.png is comparable across runs
-
-
-def _progress_bar(total, done):
-    """A tqdm bar (iterations/s and the latest objectives) and the callback that moves it."""
+def _progress_bar(total, done, *, quiet):
+    """A tqdm bar (iterations/s, the latest objectives, D(x), D(G(z)) and the sample diversity)
+    and its two callbacks: one per iteration, one per metrics record (which also prints a
+    mode-collapse warning, with or without the bar)."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total, initial=done, unit="it", dynamic_ncols=True, mininterval=0.5)
+    bar = None if quiet else tqdm(total=total, initial=done, unit="it", dynamic_ncols=True, mininterval=0.5)
+    shown = {}
 
     def on_progress(iterations_done, metrics):
         bar.update(iterations_done - bar.n)
         if iterations_done % 50 == 0:
-            bar.set_postfix(d=f"{metrics['objective_d']:.3f}", g=f"{metrics['objective_g']:.3f}",
-                            refresh=False)
+            shown.update(d=f"{metrics['objective_d']:.3f}", g=f"{metrics['objective_g']:.3f}",
+                         Dx=f"{metrics['mean_d_real']:.2f}", DGz=f"{metrics['mean_d_fake']:.2f}")
+            bar.set_postfix(shown, refresh=False)
 
-    return bar, on_progress
+    def on_log(record):
+        shown["diversity"] = f"{record['sample_diversity']:.3f}/{record['data_diversity']:.3f}"
+        if record["collapse_warning"]:
+            message = (f"npgan: warning: at iteration {record['iteration']} G's samples vary far less than the "
+                       f"data (diversity {record['sample_diversity']:.3f} vs {record['data_diversity']:.3f}): "
+                       "mode collapse? See samples.png.")
+            if bar is None:
+                print(message, file=sys.stderr)
+            else:
+                bar.write(message, file=sys.stderr)
+
+    return bar, (None if quiet else on_progress), on_log
 
 
 def positive_int(text):

@@ -42,6 +42,43 @@ toy_samples_figure(samples, toy, out_path, *, title=None)
     mode centres marked and the 3-std "high quality" circles of the VEEGAN metric
     drawn, or a histogram over the true density (1-D). What ``npgan train`` writes
     as samples.png.
+
+image_grid(images, image_shape, *, rows, columns, padding=2, fill=1.0)
+    The images (n, height * width), n = rows * columns, tiled row-major (image i in
+    cell (i // columns, i % columns)) into one 2-D float64 array, the cells separated
+    by ``padding`` pixels of value ``fill``; no border around the outside:
+    (rows * height + (rows - 1) * padding, columns * width + (columns - 1) * padding).
+
+samples_grid_figure(samples, image_shape, out_path, *, rows=10, columns=10, title=None)
+    The first rows * columns samples of G as an image grid, as MNIST shows digits:
+    gray colour map, 0 = black, 1 = white (values outside [0, 1] are drawn clipped).
+    What ``npgan train`` writes as samples.png for image data. Returns the grid.
+
+nearest_neighbours(queries, references, *, chunk_size=10000)
+    For each query row, the index of the reference row nearest in squared Euclidean
+    distance, found with one matrix product per chunk of ``chunk_size`` references:
+
+        ||q - r||^2 = ||q||^2 - 2 q . r + ||r||^2      (float64)
+
+    Memory: n_queries * chunk_size float64 for the distances. The expansion loses
+    digits when q and r are close (a tiny negative value is a zero distance), so the
+    distance returned is recomputed directly, sum((q - r)^2), for the chosen r.
+
+figure2(gan, config, training_images, out_path, *, image_shape=(28, 28), rows=5, columns=6, seed=0)
+    Figure 2 of the paper: ``rows`` rows of ``columns - 1`` samples of G (drawn
+    with npgan.train.generate and numpy.random.default_rng(seed)), and a rightmost
+    column, set apart by a gap and a coloured frame, holding for each row the
+    training example nearest (nearest_neighbours) to that row's last sample: a
+    sample that is a copy of a training image would show up as its own twin, with
+    a squared distance near 0 (printed beside it): the paper's check that G has not
+    memorised the training set.
+
+figure3(gan, config, out_path, *, image_shape=(28, 28), rows=5, steps=9, seed=0)
+    Figure 3 of the paper: each row is G(z) along the straight line
+    z = (1 - t) z0 + t z1, t = linspace(0, 1, steps), between two z drawn from the
+    configured prior (npgan.noise.sample_noise, numpy.random.default_rng(seed));
+    G in evaluation mode. Smooth changes along a row mean G maps nearby z to
+    nearby images rather than memorising isolated points.
 """
 
 import io
@@ -54,13 +91,14 @@ from npgan.data.toy import GAUSS1D, ToyDistribution
 from npgan.evaluate.modes import evaluate_toy
 from npgan.layers import sigmoid
 from npgan.models import preset_config
+from npgan.noise import sample_noise
 from npgan.theory import (
     jensen_shannon_divergence,
     normalise_density,
     optimal_discriminator,
     saturation_curves,
 )
-from npgan.train import Trainer
+from npgan.train import Trainer, generate
 
 # ----------------------------------------------------------------- Figure 1 settings
 
@@ -112,6 +150,11 @@ FIGURE1_GRID = (-4.0, 12.0, 1601)
 FIGURE1_BULK_FRACTION = 0.05
 #: Arrows drawn from the z line to the x line.
 FIGURE1_ARROWS = 17
+
+#: Figures 2 and 3: pixels of white between the images of a grid.
+FIGURE_GRID_PADDING = 2
+#: Figure 2: the colour that sets the nearest-training-example column apart.
+FIGURE2_NEIGHBOUR_COLOUR = "tab:orange"
 
 PNG_DPI = 110
 
@@ -437,6 +480,265 @@ def toy_samples_figure(samples, toy, out_path, *, title=None):
     return coverage
 
 
+# ------------------------------------------------------------------------ image grids
+
+
+def image_grid(images, image_shape, *, rows, columns, padding=2, fill=1.0):
+    """Tile images (rows * columns, height * width) row-major into one 2-D float64 array.
+
+    Image i goes to cell (i // columns, i % columns); cells are separated by
+    ``padding`` pixels of value ``fill`` (none around the outside), so the grid is
+    (rows * height + (rows - 1) * padding, columns * width + (columns - 1) * padding).
+    """
+    height, width = _image_shape(image_shape)
+    for name, value, minimum in (("rows", rows, 1), ("columns", columns, 1), ("padding", padding, 0)):
+        if not _is_integer(value) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    images = np.asarray(images)
+    if images.ndim != 2 or images.shape[1] != height * width:
+        raise ValueError(f"images must be an (n, {height * width}) array (one flattened {height}x{width} "
+                         f"image per row), got shape {images.shape}")
+    if images.shape[0] != rows * columns:
+        raise ValueError(f"a {rows} x {columns} grid needs exactly {rows * columns} images, "
+                         f"got {images.shape[0]}")
+    if not np.issubdtype(images.dtype, np.number) or not np.all(np.isfinite(images)):
+        raise ValueError("images contain NaN or infinite values (did training diverge?); nothing to tile")
+    # Each image gets `padding` rows and columns of fill below and to its right; the
+    # last row and column of cells then lose theirs, leaving separators only.
+    cells = np.full((rows, columns, height + padding, width + padding), fill, dtype=np.float64)
+    cells[:, :, :height, :width] = images.reshape(rows, columns, height, width)
+    grid = cells.transpose(0, 2, 1, 3).reshape(rows * (height + padding), columns * (width + padding))
+    return grid[:grid.shape[0] - padding, :grid.shape[1] - padding]
+
+
+def samples_grid_figure(samples, image_shape, out_path, *, rows=10, columns=10, title=None):
+    """The first rows * columns of G's samples as an image grid; writes a PNG, returns the grid.
+
+    samples: (n, height * width), n >= rows * columns, pixels in [0, 1] (as G with a
+    sigmoid output gives them); drawn gray, 0 = black and 1 = white as in MNIST,
+    values outside [0, 1] clipped in the picture. What ``npgan train`` writes as
+    samples.png for image data.
+    """
+    samples = np.asarray(samples)
+    if samples.ndim != 2 or samples.shape[0] < rows * columns:
+        raise ValueError(f"a {rows} x {columns} grid needs an (n, pixels) array with n >= {rows * columns}, "
+                         f"got shape {samples.shape}")
+    grid = image_grid(samples[:rows * columns], image_shape, rows=rows, columns=columns)
+    _check_out_path(out_path)
+    scale = _inches_per_pixel(grid.shape[0])
+    figure, (ax,) = _new_figure(figsize=(grid.shape[1] * scale + 0.4, grid.shape[0] * scale + 0.7), ncols=1)
+    _show_grid(ax, grid)
+    ax.set_title(title if title else f"{rows * columns} samples of G", fontsize=10)
+    figure.tight_layout()
+    _write_png(figure, out_path)
+    return grid
+
+
+# ------------------------------------------------------------------ nearest neighbours
+
+
+def nearest_neighbours(queries, references, *, chunk_size=10000):
+    """The nearest reference row of each query row: (indices (n_queries,) int64, squared distances).
+
+    queries: (n_queries, d), references: (n_references, d), finite. The search uses
+    ||q - r||^2 = ||q||^2 - 2 q . r + ||r||^2 in float64, one matrix product per chunk
+    of chunk_size references (memory: n_queries * chunk_size float64). The expansion
+    loses digits when q and r nearly coincide, so of references equally near (up to
+    that rounding) any may be returned, and the squared distance returned is
+    recomputed directly, sum((q - r)^2), for the chosen r (an exact copy gives 0).
+    """
+    if not _is_integer(chunk_size) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    queries = np.asarray(queries)
+    references = np.asarray(references)
+    for name, array in (("queries", queries), ("references", references)):
+        if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 1:
+            raise ValueError(f"{name} must be a non-empty 2-D array (one point per row), "
+                             f"got shape {array.shape}")
+        if not np.issubdtype(array.dtype, np.number):
+            raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
+    if queries.shape[1] != references.shape[1]:
+        raise ValueError(f"queries have {queries.shape[1]} columns but references have "
+                         f"{references.shape[1]}: both must be points of the same dimension")
+    queries = queries.astype(np.float64)
+    if not np.all(np.isfinite(queries)):
+        raise ValueError("queries contain NaN or infinite values")
+    query_norms = np.einsum("ij,ij->i", queries, queries)
+    rows = np.arange(queries.shape[0])
+    best_indices = np.zeros(queries.shape[0], dtype=np.int64)
+    best_distances = np.full(queries.shape[0], np.inf)
+    for start in range(0, references.shape[0], chunk_size):
+        chunk = references[start:start + chunk_size].astype(np.float64)
+        if not np.all(np.isfinite(chunk)):
+            raise ValueError(f"references contain NaN or infinite values (in rows {start}.."
+                             f"{start + chunk.shape[0] - 1})")
+        distances = query_norms[:, None] - 2.0 * (queries @ chunk.T) + np.einsum("ij,ij->i", chunk, chunk)
+        np.maximum(distances, 0.0, out=distances)  # a tiny negative is rounding of a zero distance
+        nearest = np.argmin(distances, axis=1)
+        nearest_distances = distances[rows, nearest]
+        better = nearest_distances < best_distances  # strict: an earlier chunk keeps a tie
+        best_indices[better] = start + nearest[better]
+        best_distances[better] = nearest_distances[better]
+    differences = queries - references[best_indices].astype(np.float64)
+    return best_indices, np.einsum("ij,ij->i", differences, differences)
+
+
+# ------------------------------------------------------------------------- Figure 2
+
+
+def figure2(gan, config, training_images, out_path, *, image_shape=(28, 28), rows=5, columns=6, seed=0):
+    """Figure 2 of the paper: samples of G and, rightmost, the nearest training example; writes a PNG.
+
+    Draws rows * (columns - 1) samples with npgan.train.generate(gan, config, n,
+    numpy.random.default_rng(seed)), shown as ``rows`` rows of ``columns - 1``; the
+    last sample of each row (framed) is matched to its nearest row of
+    ``training_images`` ((N, height * width), pixels in [0, 1], e.g. the 50,000 MNIST
+    training images), shown in the separate rightmost column with its squared
+    distance. Returns a dict:
+
+        samples                       (rows * (columns - 1), height * width), as drawn
+        neighbour_indices             (rows,) row of training_images for each row
+        neighbour_squared_distances   (rows,) ||last sample of the row - neighbour||^2
+        neighbours                    (rows, height * width) those training images
+    """
+    height, width = _image_shape(image_shape)
+    for name, value, minimum in (("rows", rows, 1), ("columns", columns, 2)):
+        if not _is_integer(value) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum} (the last column holds the nearest "
+                             f"training examples), got {value!r}")
+    training_images = np.asarray(training_images)
+    pixels = height * width
+    if training_images.ndim != 2 or training_images.shape[0] < 1 or training_images.shape[1] != pixels:
+        raise ValueError(f"training_images must be an (N, {pixels}) array of flattened {height}x{width} "
+                         f"images, got shape {training_images.shape}")
+    if not np.issubdtype(training_images.dtype, np.number) or not np.all(np.isfinite(training_images)):
+        raise ValueError("training_images contain NaN or infinite values")
+    if training_images.min() < 0 or training_images.max() > 1:
+        raise ValueError(f"training_images must have pixels in [0, 1] like G's samples, got values in "
+                         f"[{training_images.min()}, {training_images.max()}] (divide 8-bit pixels by 255)")
+    _check_out_path(out_path)
+
+    per_row = columns - 1
+    samples = generate(gan, config, rows * per_row, np.random.default_rng(seed))
+    _check_generated(samples, height, width)
+    last_of_each_row = samples.reshape(rows, per_row, -1)[:, -1]
+    indices, squared_distances = nearest_neighbours(last_of_each_row, training_images)
+    neighbours = training_images[indices]
+    padding = FIGURE_GRID_PADDING
+    sample_grid = image_grid(samples, image_shape, rows=rows, columns=per_row, padding=padding)
+    neighbour_column = image_grid(neighbours, image_shape, rows=rows, columns=1, padding=padding)
+    _draw_figure2(sample_grid, neighbour_column, squared_distances, out_path,
+                  height=height, width=width, padding=padding, per_row=per_row, seed=seed)
+    return {"samples": samples, "neighbour_indices": indices,
+            "neighbour_squared_distances": squared_distances, "neighbours": neighbours}
+
+
+def _draw_figure2(sample_grid, neighbour_column, squared_distances, out_path, *,
+                  height, width, padding, per_row, seed):
+    from matplotlib.patches import Rectangle
+
+    colour = FIGURE2_NEIGHBOUR_COLOUR
+    # Laid out in inches: both grids at the same scale, so their rows line up.
+    scale = _inches_per_pixel(sample_grid.shape[0])
+    grid_height = sample_grid.shape[0] * scale
+    samples_width = sample_grid.shape[1] * scale
+    column_width = neighbour_column.shape[1] * scale
+    left, gap, right, top, bottom, margin = 0.25, 0.45, 1.0, 1.1, 0.25, 0.12
+    figure_width = left + samples_width + gap + column_width + right
+    figure_height = top + grid_height + bottom
+    figure, (samples_ax, neighbours_ax) = _new_figure(figsize=(figure_width, figure_height), ncols=2)
+
+    def position(x_inches, width_inches):
+        return [x_inches / figure_width, bottom / figure_height, width_inches / figure_width,
+                grid_height / figure_height]
+
+    samples_ax.set_position(position(left, samples_width))
+    neighbours_ax.set_position(position(left + samples_width + gap, column_width))
+    _show_grid(samples_ax, sample_grid)
+    _show_grid(neighbours_ax, neighbour_column)
+    samples_ax.set_title(f"samples of G (seed {seed}); the framed sample of each row\n"
+                         "is matched to the training set", fontsize=9)
+    neighbours_ax.set_title("nearest\ntraining\nexample", fontsize=9, color=colour, fontweight="bold",
+                            pad=72 * margin + 4)  # above the tinted band
+
+    # A dashed frame around each row's last sample, the one the right column matches.
+    rows = len(squared_distances)
+    x0 = (per_row - 1) * (width + padding) - 0.5
+    for row in range(rows):
+        y0 = row * (height + padding) - 0.5
+        samples_ax.add_patch(Rectangle((x0, y0), width, height, fill=False, edgecolor=colour,
+                                       linewidth=1.2, linestyle="--"))
+    # The rightmost column: a tinted background band and a solid frame.
+    figure.add_artist(Rectangle(((left + samples_width + gap - margin) / figure_width,
+                                 (bottom - margin) / figure_height),
+                                (column_width + 2 * margin) / figure_width,
+                                (grid_height + 2 * margin) / figure_height,
+                                transform=figure.transFigure, facecolor=colour, alpha=0.35,
+                                edgecolor=colour, linewidth=2.5, zorder=-1))
+    for spine in neighbours_ax.spines.values():
+        spine.set_edgecolor(colour)
+        spine.set_linewidth(2.5)
+    # Each neighbour's squared distance beside it (0 would mean a copied training image).
+    grid_rows = neighbour_column.shape[0]
+    text_x = 1.0 + (margin + 0.08) / column_width  # just right of the tinted band, in axes fractions
+    neighbours_ax.text(text_x, 1.0, "squared\ndistance", transform=neighbours_ax.transAxes,
+                       fontsize=7, ha="left", va="bottom", color="0.3")
+    for row, distance in enumerate(squared_distances):
+        centre = row * (height + padding) + height / 2
+        neighbours_ax.text(text_x, 1.0 - centre / grid_rows, f"{distance:.1f}",
+                           transform=neighbours_ax.transAxes, fontsize=8, ha="left", va="center", color="0.2")
+    figure.suptitle("Figure 2: samples of G; right: the nearest training example of the sample beside it",
+                    fontsize=9, x=0.5, y=1.0 - 0.12 / figure_height, va="top")
+    _write_png(figure, out_path)
+
+
+# ------------------------------------------------------------------------- Figure 3
+
+
+def figure3(gan, config, out_path, *, image_shape=(28, 28), rows=5, steps=9, seed=0):
+    """Figure 3 of the paper: G along straight lines in z space; writes a PNG, returns the numbers.
+
+    Draws 2 * rows noise vectors from config["noise"] with numpy.random.default_rng(seed)
+    (pairs z0, z1), evaluates G in evaluation mode (train mode restored after) at
+    z = (1 - t) z0 + t z1 for t = linspace(0, 1, steps), one row per pair. Returns:
+
+        t        (steps,) float64
+        z        (rows, steps, noise_dim) float32, what G was given; z[:, 0] = z0, z[:, -1] = z1
+        images   (rows, steps, height * width) G(z)
+    """
+    height, width = _image_shape(image_shape)
+    for name, value, minimum in (("rows", rows, 1), ("steps", steps, 2)):
+        if not _is_integer(value) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    _check_out_path(out_path)
+    noise_dim = config["noise_dim"]
+    endpoints = sample_noise(config["noise"], 2 * rows, noise_dim, np.random.default_rng(seed))
+    z0, z1 = endpoints.reshape(rows, 2, noise_dim).transpose(1, 0, 2).astype(np.float64)
+    t = np.linspace(0.0, 1.0, steps)
+    z = ((1.0 - t)[None, :, None] * z0[:, None, :] + t[None, :, None] * z1[:, None, :]).astype(np.float32)
+    generator = gan.generator
+    generator.eval()
+    try:
+        images = generator.predict(z.reshape(rows * steps, noise_dim))
+    finally:
+        generator.train()
+    _check_generated(images, height, width)
+    padding = FIGURE_GRID_PADDING
+    grid = image_grid(images, image_shape, rows=rows, columns=steps, padding=padding)
+
+    scale = _inches_per_pixel(grid.shape[0])
+    figure, (ax,) = _new_figure(figsize=(grid.shape[1] * scale + 0.5, grid.shape[0] * scale + 1.3), ncols=1)
+    _show_grid(ax, grid)
+    ax.set_xticks(np.arange(steps) * (width + padding) + (width - 1) / 2)
+    ax.set_xticklabels([f"{value:.2g}" for value in t], fontsize=8)
+    ax.set_xlabel("t in z = (1 \u2212 t) z0 + t z1", fontsize=9)
+    ax.set_title(f"Figure 3: G(z) along straight lines between pairs of z ~ p_z ({config['noise']}, "
+                 f"{noise_dim}-D), seed {seed}", fontsize=9)
+    figure.tight_layout()
+    _write_png(figure, out_path)
+    return {"t": t, "z": z, "images": images.reshape(rows, steps, height * width)}
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -464,3 +766,37 @@ def _write_png(figure, out_path):
     figure.savefig(buffer, format="png", dpi=PNG_DPI)
     with open(out_path, "wb") as file:
         file.write(buffer.getvalue())
+
+
+def _is_integer(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _image_shape(image_shape):
+    """(height, width) from a 2-tuple of positive integers, or a ValueError."""
+    shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else None
+    if shape is None or len(shape) != 2 or not all(_is_integer(side) and side >= 1 for side in shape):
+        raise ValueError(f"image_shape must be (height, width) of positive integers, e.g. (28, 28); "
+                         f"got {image_shape!r}")
+    return int(shape[0]), int(shape[1])
+
+
+def _check_generated(images, height, width):
+    if images.shape[1] != height * width:
+        raise ValueError(f"G makes {images.shape[1]} values per sample, but image_shape ({height}, {width}) "
+                         f"needs {height * width}")
+    if not np.all(np.isfinite(images)):
+        raise ValueError("G's samples contain NaN or infinite values (did training diverge?); "
+                         "nothing to draw")
+
+
+def _inches_per_pixel(grid_height):
+    """Image pixels to inches: 28 x 28 digits about 0.8 in, and any grid at least 3 in tall."""
+    return max(0.028, 3.0 / grid_height)
+
+
+def _show_grid(ax, grid):
+    """An image grid in gray, 0 = black and 1 = white (MNIST's look), pixel for pixel, no ticks."""
+    ax.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])

@@ -19,17 +19,25 @@ both nets step. The gradients themselves are computed in npgan/gan.py (and
 checked in npgan/gradcheck.py); this module draws the batches, steps the
 optimizers, and records what happened.
 
+A finite training set (MNIST) is visited in shuffled passes, as the authors'
+pylearn2 "shuffled_sequential" iterator did: each pass a fresh permutation, then
+consecutive minibatches of it (ShuffledBatches). A toy distribution is sampled
+afresh for every minibatch.
+
 All randomness comes from one integer seed, split by numpy.random.SeedSequence
 into independent streams for initialisation, data, noise and dropout masks.
 """
 
 import json
 import os
+import shutil
 import time
 
 import numpy as np
 
 from npgan.checkpoint import save_checkpoint
+from npgan.data.mnist import ImageData
+from npgan.init import output_bias_from_data
 from npgan.layers import sigmoid
 from npgan.models import build_gan, validate_config
 from npgan.noise import sample_noise
@@ -40,22 +48,76 @@ METRICS = ("objective_d", "objective_g", "mean_d_real", "mean_d_fake", "false_ne
            "false_positives")
 
 
+KEEP_CHECKPOINTS = 3  # epoch checkpoints kept in checkpoints/
+DIVERSITY_SAMPLES = 1000
+COLLAPSE_RATIO = 0.5  # warn when G's sample diversity is below half the data's
+DIVERSITY_SEED = 2**31 - 2  # fixed noise for monitoring: not drawn from the training streams
+SAMPLES_SEED = 2**31 - 1
+
+
 class TrainingDiverged(RuntimeError):
     """A loss, gradient or parameter became NaN or infinite."""
+
+
+class ShuffledBatches:
+    """Minibatches of a finite training set in shuffled passes (pylearn2's shuffled_sequential).
+
+    Each pass draws a permutation of the rows from the data stream and hands out
+    consecutive slices of it; rows left over when fewer than m remain start the next
+    pass (none for MNIST: 50,000 / 100). The permutation and the position are the
+    state a checkpoint keeps, so a resumed run sees the same minibatches.
+    """
+
+    def __init__(self, data):
+        self.data = data
+        self.order = None
+        self.position = 0
+
+    def sample(self, m, rng):
+        if m > len(self.data):
+            raise ValueError(f"minibatch of {m} rows from a training set of {len(self.data)}")
+        if self.order is None or self.position + m > len(self.order):
+            self.order = rng.permutation(len(self.data))
+            self.position = 0
+        rows = self.order[self.position:self.position + m]
+        self.position += m
+        return self.data[rows]
+
+    def state_dict(self):
+        if self.order is None:
+            return {}
+        return {"order": self.order.copy(), "position": np.array(self.position)}
+
+    def load_state_dict(self, state):
+        if not state:
+            self.order, self.position = None, 0
+            return
+        order, position = np.asarray(state["order"]), int(state["position"])
+        if order.shape != (len(self.data),) or not 0 <= position <= len(order):
+            raise ValueError(f"the checkpoint's minibatch order is for {order.shape[0]} training rows at "
+                             f"position {position}; this training set has {len(self.data)}")
+        self.order, self.position = order.copy(), position
 
 
 class Trainer:
     """G, D, their optimizers and random streams, and Algorithm 1 over them.
 
-    dataset: anything with ``dim`` (the data width) and ``sample(m, rng)`` returning
-    an (m, dim) float32 array, e.g. npgan.data.toy.RING8.
+    dataset: an npgan.data.mnist.ImageData (minibatches in shuffled passes over its
+    train split), or anything with ``dim`` (the data width) and ``sample(m, rng)``
+    returning an (m, dim) float32 array, e.g. npgan.data.toy.RING8.
     """
 
-    def __init__(self, config, dataset, *, output_bias=None):
+    def __init__(self, config, dataset):
         self.config = validate_config(dict(config))
         self.dataset = dataset
+        self.batches = ShuffledBatches(dataset.train) if isinstance(dataset, ImageData) else dataset
         streams = np.random.SeedSequence(self.config["seed"]).spawn(len(RANDOM_STREAMS))
         self.rngs = {name: np.random.default_rng(stream) for name, stream in zip(RANDOM_STREAMS, streams)}
+        output_bias = None
+        if self.config["generator_output_bias"] == "logit-mean":
+            if not isinstance(dataset, ImageData):
+                raise ValueError("generator_output_bias 'logit-mean' needs a training set of pixels in [0, 1]")
+            output_bias = output_bias_from_data(dataset.train)
         self.gan = build_gan(self.config, dataset.dim, rng=self.rngs["init"],
                              dropout_rng=self.rngs["dropout"], output_bias=output_bias)
         self.optimizer_d = make_optimizer(self.config, self.gan.params_of("D"))
@@ -100,7 +162,7 @@ class Trainer:
         return g_step
 
     def _data(self, m):
-        return self.dataset.sample(m, self.rngs["data"])
+        return self.batches.sample(m, self.rngs["data"])
 
     def _noise(self, m):
         return sample_noise(self.config["noise"], m, self.config["noise_dim"], self.rngs["noise"])
@@ -125,6 +187,12 @@ class Trainer:
         per_epoch = self.config["iterations_per_epoch"]
         return None if per_epoch is None else self.iteration // per_epoch + 1
 
+    @property
+    def epochs_done(self):
+        """Epochs completed (a float: 1.04 is 4% into the second), or None for toy data."""
+        per_epoch = self.config["iterations_per_epoch"]
+        return None if per_epoch is None else self.iteration / per_epoch
+
     # -- sampling ---------------------------------------------------------------------------
     def sample(self, n, rng):
         """n samples of G, in evaluation mode, drawn with noise from ``rng``."""
@@ -133,8 +201,8 @@ class Trainer:
     # -- checkpoints ------------------------------------------------------------------------
     def save(self, path, extra_state=None):
         arrays = {name: value.copy() for name, value in self.gan.params.items()}
-        for prefix, optimizer in self._named_optimizers():
-            arrays.update({f"{prefix}.{key}": value for key, value in optimizer.state_dict().items()})
+        for prefix, stateful in self._stateful_parts():
+            arrays.update({f"{prefix}.{key}": value for key, value in stateful.state_dict().items()})
         state = {"iteration": self.iteration, "data_dim": self.dataset.dim,
                  "random_streams": {name: rng.bit_generator.state for name, rng in self.rngs.items()},
                  **(extra_state or {})}
@@ -151,15 +219,19 @@ class Trainer:
             rng.bit_generator.state = checkpoint.state["random_streams"][name]
         return trainer
 
-    def _named_optimizers(self):
-        """Each optimizer with the prefix of its state in a checkpoint."""
-        return (("optimizer_d", self.optimizer_d), ("optimizer_g", self.optimizer_g))
+    def _stateful_parts(self):
+        """The optimizers (and the minibatch order of a finite training set), each with the
+        prefix of its arrays in a checkpoint."""
+        parts = [("optimizer_d", self.optimizer_d), ("optimizer_g", self.optimizer_g)]
+        if isinstance(self.batches, ShuffledBatches):
+            parts.append(("batches", self.batches))
+        return parts
 
     def load_arrays(self, arrays):
         load_parameters(self.gan, arrays)
-        for prefix, optimizer in self._named_optimizers():
-            optimizer.load_state_dict({key[len(prefix) + 1:]: value for key, value in arrays.items()
-                                       if key.startswith(prefix + ".")})
+        for prefix, stateful in self._stateful_parts():
+            stateful.load_state_dict({key[len(prefix) + 1:]: value for key, value in arrays.items()
+                                      if key.startswith(prefix + ".")})
 
 
 def gan_from_checkpoint(checkpoint):
@@ -216,14 +288,22 @@ def load_parameters(gan, arrays):
         value[...] = saved
 
 
-def train_run(trainer, out_dir, *, progress=None, on_log=None):
+def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=KEEP_CHECKPOINTS):
     """Run the trainer to config["iterations"], writing into ``out_dir``:
 
-        config.json      every resolved hyperparameter
-        metrics.jsonl    one JSON object per log_every iterations (window means)
-        checkpoint.npz   every checkpoint_every iterations and at the end
+        config.json        every resolved hyperparameter
+        metrics.jsonl      one JSON object per log_every iterations (one per epoch for MNIST):
+                           window means of the step metrics, the learning rate and momentum,
+                           sample_diversity next to data_diversity, collapse_warning
+        checkpoint.npz     the latest checkpoint: every checkpoint_every iterations and at the end
+        checkpoints/epoch-NNNN.npz
+                           datasets with epochs: the checkpoints of the last ``keep_checkpoints``
+                           epochs (hard links where the file system allows: no extra space)
+        samples.png        G's samples at the latest checkpoint (a 10 x 10 image grid, or a
+                           scatter over the toy density)
 
     progress: an optional callable(iterations_done, metrics) for a progress bar.
+    on_log: an optional callable(record) called with each metrics.jsonl record.
     A divergence raises TrainingDiverged after keeping the last good checkpoint.
     """
     config = trainer.config
@@ -232,7 +312,10 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None):
         json.dump(config, handle, indent=1, sort_keys=True)
     metrics_path = os.path.join(out_dir, "metrics.jsonl")
     checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
-    _truncate_metrics(metrics_path, trainer.iteration)
+    earlier = _truncate_metrics(metrics_path, trainer.iteration)
+    best_ratio = max((record["sample_diversity"] / record["data_diversity"] for record in earlier
+                      if record.get("sample_diversity") is not None), default=0.0)
+    data_diversity = diversity(trainer.dataset.sample(DIVERSITY_SAMPLES, np.random.default_rng(DIVERSITY_SEED)))
     started = time.perf_counter() - trainer.elapsed_seconds
     window = {name: 0.0 for name in METRICS}
     window_size = 0
@@ -243,23 +326,74 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None):
                 window[name] += values[name]
             window_size += 1
             done = trainer.iteration
-            if done % config["log_every"] == 0 or done == config["iterations"]:
-                record = {"iteration": done, "epoch": trainer.epoch,
+            last = done == config["iterations"]
+            if done % config["log_every"] == 0 or last:
+                sample_diversity = diversity(trainer.sample(DIVERSITY_SAMPLES, np.random.default_rng(DIVERSITY_SEED)))
+                ratio = sample_diversity / data_diversity
+                record = {"iteration": done, "epoch": trainer.epochs_done,
                           **{name: window[name] / window_size for name in METRICS},
                           "learning_rate": float(trainer.optimizer_d.current_learning_rate),
                           "momentum": _momentum(trainer.optimizer_d),
+                          "sample_diversity": sample_diversity, "data_diversity": data_diversity,
+                          # G's samples vary far less than the data: fell from above, or never got there
+                          "collapse_warning": bool(ratio < COLLAPSE_RATIO and (best_ratio >= COLLAPSE_RATIO or last)),
                           "elapsed_seconds": round(time.perf_counter() - started, 3)}
+                best_ratio = max(best_ratio, ratio)
                 metrics_file.write(json.dumps(record) + "\n")
                 metrics_file.flush()
                 window = {name: 0.0 for name in METRICS}
                 window_size = 0
                 if on_log is not None:
                     on_log(record)
-            if done % config["checkpoint_every"] == 0 or done == config["iterations"]:
+            if done % config["checkpoint_every"] == 0 or last:
                 trainer.save(checkpoint_path, {"elapsed_seconds": time.perf_counter() - started})
+                _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep_checkpoints)
+                write_samples_figure(trainer, os.path.join(out_dir, "samples.png"))
             if progress is not None:
                 progress(done, values)
     return checkpoint_path
+
+
+def diversity(samples):
+    """A cheap mode-collapse figure: the per-dimension standard deviation across ``samples``
+    (n, d), averaged over the d dimensions (per pixel for images). A collapsed G gives
+    about 0; MNIST's training images give 0.19."""
+    return float(np.mean(np.std(samples, axis=0, dtype=np.float64)))
+
+
+def write_samples_figure(trainer, path):
+    """samples.png: a 10 x 10 grid of G's samples (images) or 2,500 samples over the toy density,
+    always from the same noise so that successive epochs compare."""
+    from npgan import figures  # figures imports this module
+
+    config = trainer.config
+    title = f"{config['preset']}, seed {config['seed']}, iteration {trainer.iteration}"
+    if trainer.epochs_done is not None:
+        title += f" (epoch {trainer.epochs_done:g})"
+    rng = np.random.default_rng(SAMPLES_SEED)
+    if isinstance(trainer.dataset, ImageData):
+        figures.samples_grid_figure(trainer.sample(100, rng), trainer.dataset.image_shape, path, title=title)
+    else:
+        figures.toy_samples_figure(trainer.sample(2500, rng), trainer.dataset, path, title=title)
+
+
+def _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep):
+    """At an epoch's end: checkpoints/epoch-NNNN.npz beside checkpoint.npz; only the last ``keep``."""
+    per_epoch = trainer.config["iterations_per_epoch"]
+    if per_epoch is None or trainer.iteration % per_epoch != 0 or keep < 1:
+        return
+    directory = os.path.join(out_dir, "checkpoints")
+    os.makedirs(directory, exist_ok=True)
+    target = os.path.join(directory, f"epoch-{trainer.iteration // per_epoch:04d}.npz")
+    if os.path.exists(target):
+        os.remove(target)
+    try:
+        os.link(checkpoint_path, target)  # checkpoint.npz is replaced by rename, so the link keeps this one
+    except OSError:
+        shutil.copyfile(checkpoint_path, target)
+    kept = sorted(name for name in os.listdir(directory) if name.startswith("epoch-") and name.endswith(".npz"))
+    for name in kept[:-keep]:
+        os.remove(os.path.join(directory, name))
 
 
 def _momentum(optimizer):
@@ -267,10 +401,12 @@ def _momentum(optimizer):
 
 
 def _truncate_metrics(path, iteration):
-    """Drop metric lines written after the checkpoint a run resumes from."""
+    """Drop metric lines written after the checkpoint a run resumes from; return the kept records."""
     if not os.path.exists(path):
-        return
+        return []
     with open(path) as handle:
-        kept = [line for line in handle if line.strip() and json.loads(line)["iteration"] <= iteration]
+        kept = [json.loads(line) for line in handle if line.strip()]
+    kept = [record for record in kept if record["iteration"] <= iteration]
     with open(path, "w") as handle:
-        handle.writelines(kept)
+        handle.writelines(json.dumps(record) + "\n" for record in kept)
+    return kept

@@ -4,6 +4,8 @@
   BLAS threads made the same tests up to 15 times slower (set before numpy loads).
 - Hypothesis: no per-example deadline (CI machines are shared and noisy; a slow
   example is not a wrong one).
+- MNIST: the original files from $NPGAN_DATA_DIR (.ci/run sets it) or
+  ../shared/data/mnist beside the repository; loaded once per session.
 """
 
 import os
@@ -15,3 +17,27 @@ from hypothesis import settings  # noqa: E402
 
 settings.register_profile("npgan", deadline=None, print_blob=True)
 settings.load_profile("npgan")
+
+
+import pytest  # noqa: E402
+
+SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+
+
+def mnist_dir():
+    """The directory of the four original MNIST files (a failure under CI if absent, else a skip)."""
+    directory = os.environ.get("NPGAN_DATA_DIR") or SHARED_MNIST
+    names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+             "t10k-labels-idx1-ubyte.gz")
+    if not all(os.path.isfile(os.path.join(directory, name)) for name in names):
+        if os.environ.get("CI"):
+            pytest.fail(f"the MNIST files are not in {directory}")
+        pytest.skip(f"the MNIST files are not in {directory}; set NPGAN_DATA_DIR")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from npgan.data.mnist import load_image_dataset
+
+    return load_image_dataset("mnist", mnist_dir())

@@ -106,7 +106,8 @@ def test_run_directory_files_and_metrics(tmp_path):
     records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
     assert [r["iteration"] for r in records] == [10, 20, 30, 40]
     expected = {"iteration", "epoch", "objective_d", "objective_g", "mean_d_real", "mean_d_fake",
-                "false_negatives", "false_positives", "learning_rate", "momentum", "elapsed_seconds"}
+                "false_negatives", "false_positives", "learning_rate", "momentum", "sample_diversity",
+                "data_diversity", "collapse_warning", "elapsed_seconds"}
     assert set(records[0]) == expected
     assert all(0 <= r["false_negatives"] <= 1 and 0 < r["mean_d_fake"] < 1 for r in records)
     gan = gan_from_checkpoint(load_checkpoint(checkpoint))

@@ -1,0 +1,345 @@
+"""MNIST and Fashion-MNIST: a checked IDX reader, where the files come from, the splits.
+
+Where the four IDX files are looked for, in this order (the first that applies wins):
+
+1. the ``data_dir`` argument (``npgan ... --data-dir DIR``);
+2. the environment variable of the dataset: ``NPGAN_DATA_DIR`` for MNIST,
+   ``NPGAN_FASHION_MNIST_DIR`` for Fashion-MNIST;
+3. Fashion-MNIST only: /usr/share/datasets/fashion-mnist, where Debian's package
+   ``dataset-fashion-mnist`` installs it (``apt-get install dataset-fashion-mnist``);
+4. the user cache, ``$XDG_CACHE_HOME/npgan/<dataset>`` (default ~/.cache/npgan/<dataset>).
+   Files missing there are downloaded from the dataset's public mirrors (or the
+   comma-separated URL prefixes in ``NPGAN_MIRRORS``), each into a temporary file in
+   the cache, checked, then renamed into place, so a cut download leaves nothing
+   half-written under the final name.
+
+A directory named explicitly (1 or 2) must hold the files: npgan never downloads
+into it and never falls back to another place, so a typo in a path is an error,
+not a silent download.
+
+Every file is checked before its contents are used: the magic number (unsigned
+bytes, the expected number of dimensions), the dimensions (28 x 28, as many labels
+as images), the exact byte length the header implies (read in bounded chunks, so a
+header claiming billions of items allocates nothing large), and the SHA-256 of the
+decompressed IDX bytes against the sums of the original files. The sums are of the
+decompressed content, so a file gzipped again (Debian's Fashion-MNIST package is)
+or stored uncompressed is still recognised. Any failure raises DataError (a
+ValueError) naming the file and what to do.
+
+Splits, as the authors used them: train = training images 0..49999, validation =
+training images 50000..59999, test = the 10,000 test images; pixels / 255 as
+float32 in [0, 1], flattened to 784 columns.
+"""
+
+import gzip
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import zlib
+
+import numpy as np
+
+IMAGE_SHAPE = (28, 28)
+TRAIN_SIZE = 50000  # training images 0..49999; 50000..59999 are the validation split
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+# SHA-256 of the decompressed IDX files. MNIST: the original files (also listed in
+# ../shared/data/mnist/README.md). Fashion-MNIST: the contents of Zalando's release as
+# shipped by Debian's dataset-fashion-mnist (0.0~git20200523).
+DATASETS = {
+    "mnist": {
+        "title": "MNIST",
+        "environment": "NPGAN_DATA_DIR",
+        "system_dir": None,
+        "mirrors": ("https://ossci-datasets.s3.amazonaws.com/mnist/",
+                    "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+        "sha256": {
+            "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+    },
+    "fashion-mnist": {
+        "title": "Fashion-MNIST",
+        "environment": "NPGAN_FASHION_MNIST_DIR",
+        "system_dir": "/usr/share/datasets/fashion-mnist",
+        "mirrors": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        "sha256": {
+            "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        },
+    },
+}
+IMAGE_DATASETS = tuple(DATASETS)
+
+_CHUNK = 1 << 20
+_DOWNLOAD_TIMEOUT = 30  # seconds per connection attempt
+_MAX_DOWNLOAD_BYTES = 64 << 20  # the largest file (Fashion-MNIST train images) is 26 MB gzipped
+
+
+class DataError(ValueError):
+    """A data file is missing, unreadable, corrupt, or not the expected one."""
+
+
+# -- reading IDX files ------------------------------------------------------------------------
+
+def read_idx(path, *, ndim, sha256=None):
+    """The array in IDX file ``path`` (gzip-compressed if the name ends in .gz).
+
+    ndim: the number of dimensions the file must have (3 for images, 1 for labels).
+    sha256: if given, the SHA-256 the decompressed bytes must have.
+    Only unsigned-byte IDX files (type code 0x08) are accepted, as MNIST uses.
+    """
+    name = os.path.basename(path)
+    try:
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            header = _read_exactly(handle, 4, name, "the magic number")
+            if header[:3] != b"\x00\x00\x08" or header[3] != ndim:
+                raise DataError(f"{name}: wrong magic number 0x{header.hex()} (expected 0x0000080{ndim}, "
+                                f"unsigned bytes in {ndim} dimension{'s' if ndim > 1 else ''}): not an "
+                                "MNIST IDX file of this kind")
+            dims_bytes = _read_exactly(handle, 4 * ndim, name, "the dimensions")
+            dims = tuple(int.from_bytes(dims_bytes[4 * i:4 * i + 4], "big") for i in range(ndim))
+            expected = int(np.prod(dims, dtype=np.int64))
+            body = _read_body(handle, expected, name, dims)
+    except OSError as error:
+        if isinstance(error, FileNotFoundError):
+            raise DataError(f"{path} does not exist") from None
+        raise DataError(f"{name}: cannot be read ({_describe(error)}); the file is damaged or truncated, "
+                        "delete it and get it again") from None
+    except (EOFError, zlib.error) as error:
+        raise DataError(f"{name}: the gzip stream is truncated or corrupt ({error}); delete the file and "
+                        "get it again") from None
+    if sha256 is not None:
+        digest = hashlib.sha256(header + dims_bytes + body).hexdigest()
+        if digest != sha256:
+            raise DataError(f"{name}: SHA-256 of its contents is {digest}, expected {sha256}: the file is "
+                            "corrupt or not the original; delete it and get the original again")
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
+
+
+def _read_exactly(handle, size, name, what):
+    data = handle.read(size)
+    if len(data) != size:
+        raise DataError(f"{name}: the file ends inside {what} ({len(data)} of {size} bytes): truncated")
+    return data
+
+
+def _read_body(handle, expected, name, dims):
+    """Exactly ``expected`` bytes and then the end of the file, read in bounded chunks."""
+    chunks, total = [], 0
+    while total <= expected:
+        chunk = handle.read(min(_CHUNK, expected + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total != expected:
+        shape = " x ".join(str(d) for d in dims)
+        state = "more data than" if total > expected else f"only {total} bytes of the {expected} bytes"
+        raise DataError(f"{name}: the header claims {shape} items but the file holds {state} that "
+                        "implies: truncated or not an original file")
+    return b"".join(chunks)
+
+
+def _describe(error):
+    return error.strerror or str(error)
+
+
+# -- finding and downloading the files -----------------------------------------------------------
+
+def find_data_dir(dataset="mnist", data_dir=None, *, cache_dir=None, mirrors=None, download=True):
+    """The directory holding ``dataset``'s four files (see the module docstring for the order).
+
+    Returns the directory; raises DataError with what to do when the files are not there
+    and cannot be downloaded.
+    """
+    info = _dataset_info(dataset)
+    explicit = data_dir if data_dir is not None else os.environ.get(info["environment"]) or None
+    if explicit is not None:
+        source = "--data-dir" if data_dir is not None else info["environment"]
+        missing = _missing_files(explicit)
+        if missing:
+            raise DataError(f"{info['title']} files missing in {explicit} (from {source}): "
+                            f"{', '.join(missing)}. {_where_help(dataset)}")
+        return explicit
+    system_dir = info["system_dir"]
+    if system_dir is not None and not _missing_files(system_dir):
+        return system_dir
+    cache = cache_dir if cache_dir is not None else default_cache_dir(dataset)
+    missing = _missing_files(cache)
+    if missing:
+        if not download:
+            raise DataError(f"{info['title']} is not in {cache}. {_where_help(dataset)}")
+        download_files(dataset, cache, missing, mirrors=mirrors)
+    return cache
+
+
+def default_cache_dir(dataset):
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "npgan", dataset)
+
+
+def _dataset_info(dataset):
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown image dataset {dataset!r}; valid: {', '.join(DATASETS)}")
+    return DATASETS[dataset]
+
+
+def _file_path(directory, stem):
+    """The file of ``stem`` in ``directory``: stem.gz, or stem uncompressed; None if neither."""
+    for candidate in (stem + ".gz", stem):
+        path = os.path.join(directory, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _missing_files(directory):
+    return [stem + ".gz" for stem in FILES.values() if _file_path(directory, stem) is None]
+
+
+def _where_help(dataset):
+    info = _dataset_info(dataset)
+    names = ", ".join(stem + ".gz" for stem in FILES.values())
+    extra = " (or `apt-get install dataset-fashion-mnist`)" if info["system_dir"] else ""
+    return (f"Put the four files {names} (gzipped or not) in a directory and pass --data-dir DIR or set "
+            f"{info['environment']}=DIR{extra}.")
+
+
+def _mirror_list(dataset, mirrors):
+    if mirrors is not None:
+        return list(mirrors)
+    configured = os.environ.get("NPGAN_MIRRORS")
+    if configured:
+        return [url.strip() for url in configured.split(",") if url.strip()]
+    return list(_dataset_info(dataset)["mirrors"])
+
+
+def download_files(dataset, directory, names, *, mirrors=None):
+    """Download ``names`` (e.g. "train-images-idx3-ubyte.gz") of ``dataset`` into ``directory``.
+
+    Each file is written to a temporary file beside its final name, its decompressed
+    SHA-256 checked, then renamed into place. Raises DataError naming what to do if no
+    mirror delivers a correct file.
+    """
+    info = _dataset_info(dataset)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"cannot create the cache directory {directory}: {_describe(error)}. "
+                        f"{_where_help(dataset)}") from None
+    for name in names:
+        stem = name[:-3] if name.endswith(".gz") else name
+        failures = []
+        for base in _mirror_list(dataset, mirrors):
+            url = base.rstrip("/") + "/" + stem + ".gz"
+            try:
+                _download_one(url, os.path.join(directory, stem + ".gz"), info["sha256"][stem])
+                break
+            except (OSError, urllib.error.URLError, DataError) as error:
+                failures.append(f"{url}: {_download_reason(error)}")
+        else:
+            raise DataError(f"{info['title']} is not in {directory} and could not be downloaded "
+                            f"({'; '.join(failures)}). {_where_help(dataset)}")
+
+
+def _download_reason(error):
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code}"
+    if isinstance(error, urllib.error.URLError):
+        return str(error.reason)
+    return str(error) if isinstance(error, DataError) else _describe(error)
+
+
+def _download_one(url, path, sha256):
+    directory = os.path.dirname(path)
+    handle, temporary = tempfile.mkstemp(prefix=".download-", suffix=".gz", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response:
+            total = 0
+            while True:
+                chunk = response.read(_CHUNK)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > _MAX_DOWNLOAD_BYTES:
+                    raise DataError("the server sent more data than any MNIST file holds")
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        stem = os.path.basename(path)[:-3]
+        read_idx(temporary, ndim=1 if "labels" in stem else 3, sha256=sha256)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+# -- the dataset ---------------------------------------------------------------------------------
+
+class ImageData:
+    """One image dataset in the authors' splits, pixels / 255 as float32 in [0, 1].
+
+    train, validation, test: (N, 784) float32 arrays (50,000, 10,000, 10,000 for
+    MNIST); train_labels, validation_labels, test_labels: uint8. The training set
+    is held once; minibatches are copies of 100 rows, never of the whole set.
+    """
+
+    def __init__(self, name, train, train_labels, validation, validation_labels, test, test_labels,
+                 image_shape=IMAGE_SHAPE):
+        self.name = name
+        self.train, self.train_labels = train, train_labels
+        self.validation, self.validation_labels = validation, validation_labels
+        self.test, self.test_labels = test, test_labels
+        self.image_shape = tuple(image_shape)
+
+    @property
+    def dim(self):
+        return self.train.shape[1]
+
+    def sample(self, n, rng):
+        """n rows of the train split drawn uniformly with replacement (for monitoring; training
+        visits the split in shuffled passes, see npgan.train.ShuffledBatches)."""
+        return self.train[rng.integers(len(self.train), size=n)]
+
+
+def load_image_dataset(dataset="mnist", data_dir=None, *, cache_dir=None, mirrors=None, download=True):
+    """``dataset`` ("mnist" or "fashion-mnist") as an ImageData, each file checked."""
+    info = _dataset_info(dataset)
+    directory = find_data_dir(dataset, data_dir, cache_dir=cache_dir, mirrors=mirrors, download=download)
+
+    def read(key, ndim):
+        stem = FILES[key]
+        return read_idx(_file_path(directory, stem), ndim=ndim, sha256=info["sha256"][stem])
+
+    train_images, train_labels = read("train_images", 3), read("train_labels", 1)
+    test_images, test_labels = read("test_images", 3), read("test_labels", 1)
+    for images, labels, split in ((train_images, train_labels, "train"), (test_images, test_labels, "t10k")):
+        if images.shape[1:] != IMAGE_SHAPE or len(images) != len(labels):
+            raise DataError(f"{split} files in {directory}: {images.shape} images with {len(labels)} labels, "
+                            f"expected N x 28 x 28 images and N labels")
+    if len(train_images) <= TRAIN_SIZE:
+        raise DataError(f"{directory}: {len(train_images)} training images, need more than {TRAIN_SIZE} for the "
+                        "train/validation split")
+    train = _pixels(train_images[:TRAIN_SIZE])
+    validation = _pixels(train_images[TRAIN_SIZE:])
+    return ImageData(dataset, train, train_labels[:TRAIN_SIZE].copy(), validation,
+                     train_labels[TRAIN_SIZE:].copy(), _pixels(test_images), test_labels.copy())
+
+
+def _pixels(images):
+    """uint8 (N, 28, 28) -> float32 (N, 784) = pixel / 255, in one allocation."""
+    return np.divide(images.reshape(len(images), -1), np.float32(255), dtype=np.float32)

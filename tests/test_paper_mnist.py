@@ -1,0 +1,182 @@
+"""The paper-mnist preset against paper.md section 2, and training on image data: shuffled
+passes, epoch checkpoints, samples.png, the diversity monitor, resume, Figures 2 and 3."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from npgan.checkpoint import load_checkpoint
+from npgan.cli import main
+from npgan.data.mnist import ImageData
+from npgan.layers import Dropout, Linear, Maxout, ReLU, Sigmoid
+from npgan.models import PRESETS, preset_config
+from npgan.train import ShuffledBatches, Trainer, diversity, train_run
+
+from tests.conftest import mnist_dir
+
+
+def assert_uniform_range(weights, scale):
+    """U(-scale, scale), and not narrower: the largest of n draws is below scale (1 - 20/n)
+    with probability (1 - 20/n)^n < e^-20."""
+    assert scale * (1 - 20 / weights.size) < np.abs(weights).max() <= scale
+
+
+@pytest.fixture(scope="module")
+def paper_trainer(mnist):
+    return Trainer(preset_config("paper-mnist"), mnist)
+
+
+def test_the_generator_is_the_authors(paper_trainer, mnist):
+    layers = paper_trainer.gan.generator.layers
+    assert [type(layer) for layer in layers] == [Linear, ReLU, Linear, ReLU, Linear, Sigmoid]
+    assert [layers[i].params["W"].shape for i in (0, 2, 4)] == [(100, 1200), (1200, 1200), (1200, 784)]
+    for i in (0, 2, 4):
+        weights = layers[i].params["W"]
+        assert weights.dtype == np.float32
+        assert_uniform_range(weights, 0.05)
+        assert abs(weights.mean()) < 1e-3
+    assert not layers[0].params["b"].any() and not layers[2].params["b"].any()
+    mean = np.clip(mnist.train.astype(np.float64).mean(axis=0), 1e-7, 1 - 1e-7)
+    np.testing.assert_allclose(layers[4].params["b"], np.log(mean / (1 - mean)), rtol=1e-6, atol=1e-6)
+    assert layers[4].params["b"].min() == pytest.approx(np.log(1e-7 / (1 - 1e-7)), rel=1e-6)  # clipped corners
+
+
+def test_the_discriminator_is_the_authors(paper_trainer):
+    layers = paper_trainer.gan.discriminator.layers
+    assert [type(layer) for layer in layers] == [Dropout, Maxout, Dropout, Maxout, Dropout, Linear]
+    assert [layer.keep_prob for layer in layers if isinstance(layer, Dropout)] == [0.8, 0.5, 0.5]
+    maxouts = [layer for layer in layers if isinstance(layer, Maxout)]
+    assert [(m.params["W"].shape, m.units, m.pieces) for m in maxouts] == [((784, 1200), 240, 5),
+                                                                         ((240, 1200), 240, 5)]
+    assert layers[-1].params["W"].shape == (240, 1)
+    for layer in maxouts + [layers[-1]]:
+        assert_uniform_range(layer.params["W"], 0.005)
+        assert not layer.params["b"].any()
+
+
+def test_the_optimisation_is_the_authors(paper_trainer):
+    config = paper_trainer.config
+    assert (config["noise"], config["noise_dim"], config["batch_size"]) == ("uniform", 100, 100)
+    assert (config["update_order"], config["generator_loss"], config["k_discriminator_steps"]) == \
+        ("simultaneous", "non-saturating", 1)
+    assert config["discriminator_loss_scale"] == 0.5 and config["iterations_per_epoch"] == 500
+    for optimizer in (paper_trainer.optimizer_d, paper_trainer.optimizer_g):
+        assert optimizer.learning_rate_at_iteration(0) == 0.1
+        assert optimizer.learning_rate_at_iteration(500 * 100) == pytest.approx(0.0819, abs=5e-5)
+        assert optimizer.learning_rate_at_iteration(10**9) == 1e-6
+        momenta = [optimizer.momentum_at_epoch(epoch) for epoch in (1, 125, 250, 300)]
+        assert momenta == pytest.approx([0.5, 0.5 + 0.2 * 124 / 249, 0.7, 0.7])
+
+
+def test_the_variants_differ_from_paper_mnist_only_where_named():
+    paper = PRESETS["paper-mnist"]
+    assert {k for k in paper if PRESETS["paper-mnist-sequential"][k] != paper[k]} == {"update_order"}
+    assert {k for k in paper if PRESETS["fashion-mnist"][k] != paper[k]} == {"dataset"}
+
+
+def test_an_epoch_follows_the_minibatch_size():
+    config = preset_config("paper-mnist", batch_size=50)
+    assert config["iterations_per_epoch"] == 1000 and config["iterations"] == 250 * 1000
+    with pytest.raises(ValueError, match="more than the 50000 training images"):
+        preset_config("paper-mnist", batch_size=50001)
+    with pytest.raises(ValueError, match="generator_output must be 'sigmoid'"):
+        preset_config("paper-mnist", generator_output="linear")
+
+
+def test_mnist_diversity_of_the_data_and_of_a_collapsed_generator(mnist):
+    rng = np.random.default_rng(0)
+    assert 0.17 < diversity(mnist.sample(1000, rng)) < 0.21
+    assert diversity(np.repeat(mnist.train[:1], 1000, axis=0)) == 0.0
+
+
+# -- training on a small image set -----------------------------------------------------------------
+
+def tiny_images(n=60, side=4, seed=0):
+    """An ImageData of n (side x side) images: two kinds of bars, in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, side, side), dtype=np.float32)
+    images[: n // 2, :, 0] = 1.0
+    images[n // 2:, 0, :] = 1.0
+    images = np.clip(images + rng.uniform(0, 0.1, images.shape).astype(np.float32), 0, 1).reshape(n, -1)
+    labels = np.zeros(n, dtype=np.uint8)
+    return ImageData("mnist", images, labels, images[:10], labels[:10], images[:10], labels[:10],
+                     image_shape=(side, side))
+
+
+def tiny_config(**overrides):
+    settings = dict(noise_dim=4, generator_hidden=[16], discriminator_hidden=[8, 8], discriminator_pieces=2,
+                    batch_size=10, iterations_per_epoch=6, iterations=30, log_every=6, checkpoint_every=6)
+    settings.update(overrides)
+    return preset_config("paper-mnist", **settings)
+
+
+def test_shuffled_batches_visit_every_row_once_per_pass():
+    data = np.arange(30, dtype=np.float32).reshape(30, 1)
+    batches = ShuffledBatches(data)
+    rng = np.random.default_rng(1)
+    passes = [np.concatenate([batches.sample(10, rng) for _ in range(3)]).ravel() for _ in range(2)]
+    assert all(sorted(p) == list(range(30)) for p in passes)
+    assert not np.array_equal(passes[0], passes[1])  # a fresh permutation each pass
+    with pytest.raises(ValueError, match="minibatch of 31 rows"):
+        batches.sample(31, rng)
+
+
+@pytest.mark.parametrize("order", ["simultaneous", "sequential"])
+def test_image_resume_is_bit_identical_mid_epoch(tmp_path, order):
+    data = tiny_images()
+    config = tiny_config(update_order=order, checkpoint_every=4)  # checkpoints fall inside epochs
+    straight = Trainer(config, data)
+    train_run(straight, tmp_path / "straight")
+    first = Trainer({**config, "iterations": 16}, data)
+    train_run(first, tmp_path / "resumed")
+    resumed = Trainer.from_checkpoint(load_checkpoint(tmp_path / "resumed" / "checkpoint.npz"), data,
+                                      iterations=30)
+    assert resumed.batches.position == first.batches.position == 40  # 16 minibatches of 10, passes of 60
+    train_run(resumed, tmp_path / "resumed")
+    for name, value in straight.gan.params.items():
+        np.testing.assert_array_equal(resumed.gan.params[name], value, err_msg=name)
+
+
+def test_image_run_directory_epoch_checkpoints_samples_and_metrics(tmp_path):
+    trainer = Trainer(tiny_config(), tiny_images())
+    train_run(trainer, tmp_path, keep_checkpoints=2)
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["epoch-0004.npz", "epoch-0005.npz"]
+    epoch4 = load_checkpoint(tmp_path / "checkpoints" / "epoch-0004.npz")
+    assert epoch4.state["iteration"] == 24
+    assert load_checkpoint(tmp_path / "checkpoint.npz").state["iteration"] == 30
+    assert os.path.getsize(tmp_path / "samples.png") > 1000
+    records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+    assert [r["epoch"] for r in records] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert {"sample_diversity", "data_diversity", "collapse_warning"} <= set(records[0])
+    assert len({r["data_diversity"] for r in records}) == 1
+
+
+def test_a_collapse_is_warned_when_diversity_falls(tmp_path, monkeypatch):
+    """The warning fires when G's diversity falls below half the data's after having been
+    above it (and at the end of a run that never got there), not at a young G's start."""
+    import npgan.train
+
+    measured = iter([0.2, 0.05, 0.30, 0.25, 0.05, 0.04])  # the data's first, then G's at the five logs
+    monkeypatch.setattr(npgan.train, "diversity", lambda samples: next(measured))
+    records = []
+    train_run(Trainer(tiny_config(), tiny_images()), tmp_path, on_log=records.append)
+    assert [r["collapse_warning"] for r in records] == [False, False, False, True, True]
+    assert [r["sample_diversity"] for r in records] == [0.05, 0.30, 0.25, 0.05, 0.04]
+
+
+def test_figures_2_and_3_from_a_checkpoint_through_the_command_line(tmp_path, mnist, capsys):
+    config = preset_config("paper-mnist", generator_hidden=[32], discriminator_hidden=[8, 8], iterations=1)
+    trainer = Trainer(config, mnist)
+    trainer.save(tmp_path / "checkpoint.npz")
+    checkpoint = str(tmp_path / "checkpoint.npz")
+    assert main(["figure", "2", "--checkpoint", checkpoint, "--data-dir", mnist_dir(),
+                 "--out", str(tmp_path / "fig2.png")]) == 0
+    assert main(["figure", "3", "--checkpoint", checkpoint, "--out", str(tmp_path / "fig3.png")]) == 0
+    assert os.path.getsize(tmp_path / "fig2.png") > 1000 and os.path.getsize(tmp_path / "fig3.png") > 1000
+    capsys.readouterr()
+    assert main(["figure", "2", "--out", str(tmp_path / "x.png")]) == 2
+    assert "figure 2 needs --checkpoint" in capsys.readouterr().err
+    assert main(["figure", "3", "--checkpoint", checkpoint, "--out", str(tmp_path / "no" / "fig3.png")]) == 2
+    assert "does not exist" in capsys.readouterr().err
