@@ -31,6 +31,7 @@ into independent streams for initialisation, data, noise and dropout masks.
 import json
 import os
 import shutil
+import sys
 import time
 
 import numpy as np
@@ -294,7 +295,8 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
         config.json        every resolved hyperparameter
         metrics.jsonl      one JSON object per log_every iterations (one per epoch for MNIST):
                            window means of the step metrics, the learning rate and momentum,
-                           sample_diversity next to data_diversity, collapse_warning
+                           sample_diversity next to data_diversity, collapse_warning,
+                           elapsed_seconds, peak_rss_mb
         checkpoint.npz     the latest checkpoint: every checkpoint_every iterations and at the end
         checkpoints/epoch-NNNN.npz
                            datasets with epochs: the checkpoints of the last ``keep_checkpoints``
@@ -337,7 +339,8 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
                           "sample_diversity": sample_diversity, "data_diversity": data_diversity,
                           # G's samples vary far less than the data: fell from above, or never got there
                           "collapse_warning": bool(ratio < COLLAPSE_RATIO and (best_ratio >= COLLAPSE_RATIO or last)),
-                          "elapsed_seconds": round(time.perf_counter() - started, 3)}
+                          "elapsed_seconds": round(time.perf_counter() - started, 3),
+                          "peak_rss_mb": peak_rss_mb()}
                 best_ratio = max(best_ratio, ratio)
                 metrics_file.write(json.dumps(record) + "\n")
                 metrics_file.flush()
@@ -352,6 +355,16 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
             if progress is not None:
                 progress(done, values)
     return checkpoint_path
+
+
+def peak_rss_mb():
+    """The process's peak resident memory so far in MiB (resource.getrusage), None where unavailable."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)  # bytes on macOS, KiB on Linux
 
 
 def diversity(samples):
