@@ -180,3 +180,18 @@ def test_figures_2_and_3_from_a_checkpoint_through_the_command_line(tmp_path, mn
     assert "figure 2 needs --checkpoint" in capsys.readouterr().err
     assert main(["figure", "3", "--checkpoint", checkpoint, "--out", str(tmp_path / "no" / "fig3.png")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_npgan_train_prints_the_collapse_warning(capsys, quiet):
+    from npgan.cli import _progress_bar
+
+    bar, _, on_log = _progress_bar(10, 0, quiet=quiet)
+    record = {"iteration": 5000, "sample_diversity": 0.004, "data_diversity": 0.191, "collapse_warning": False}
+    on_log(record)
+    assert "warning" not in capsys.readouterr().err
+    on_log({**record, "collapse_warning": True})
+    if bar is not None:
+        bar.close()
+    err = capsys.readouterr().err
+    assert "warning: at iteration 5000 G's samples vary far less than the data (diversity 0.004 vs 0.191)" in err
