@@ -37,6 +37,11 @@ saturation_figure(out_path)
     rejects G's samples confidently (D(G(z)) near 0): the minimax gradient vanishes
     there, the non-saturating one is close to 1. Log-scale y axis, logit-scale x.
 
+parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", references=None)
+    A Parzen log-likelihood against the epoch, with optional labelled horizontal
+    reference lines (Table 1's rows, the real-data reference). What an image run
+    writes as parzen.png.
+
 toy_samples_figure(samples, toy, out_path, *, title=None)
     G's samples over a toy distribution: a scatter (2-D, equal aspect) with the
     mode centres marked and the 3-std "high quality" circles of the VEEGAN metric
@@ -411,6 +416,40 @@ def saturation_figure(out_path):
     figure.tight_layout()
     _write_png(figure, out_path)
     return curves
+
+
+# ------------------------------------------------------------------------ Parzen curve
+
+
+def parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", references=None):
+    """A Parzen log-likelihood against the epoch; writes a PNG and returns (epochs, values).
+
+    references: an optional {name: value} drawn as labelled horizontal lines (e.g. the
+    rows of Table 1, or the real-data reference). What a run of an image preset writes
+    as parzen.png (the quick estimate on validation) and what benchmarks/RESULTS.md
+    shows for the reproduction (the full estimate on test).
+    """
+    epochs = np.asarray(epochs, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if epochs.ndim != 1 or epochs.shape != values.shape or len(epochs) == 0:
+        raise ValueError(f"epochs and values must be equal-length non-empty 1-D sequences, got shapes "
+                         f"{epochs.shape} and {values.shape}")
+    _check_out_path(out_path)
+    figure, (ax,) = _new_figure(figsize=(7.5, 4.5), ncols=1)
+    ax.plot(epochs, values, marker="o", markersize=3, color="tab:blue", linewidth=1.5, label=label)
+    for index, (name, value) in enumerate((references or {}).items()):
+        ax.axhline(value, color=f"C{(index + 1) % 10}", linestyle="--", linewidth=1.0)
+        ax.annotate(f"{name} {value:g}", xy=(1.0, value), xycoords=("axes fraction", "data"),
+                    xytext=(-4, 2), textcoords="offset points", ha="right", va="bottom", fontsize=8,
+                    color=f"C{(index + 1) % 10}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("Parzen log-likelihood (nats)")
+    ax.set_title(title if title else "Parzen-window log-likelihood", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize=9)
+    figure.tight_layout()
+    _write_png(figure, out_path)
+    return epochs, values
 
 
 # ----------------------------------------------------------------------- toy samples

@@ -38,6 +38,7 @@ import numpy as np
 
 from npgan.checkpoint import save_checkpoint
 from npgan.data.mnist import ImageData
+from npgan.evaluate.parzen import quick_parzen
 from npgan.init import output_bias_from_data
 from npgan.layers import sigmoid
 from npgan.models import build_gan, validate_config
@@ -301,8 +302,16 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
         checkpoints/epoch-NNNN.npz
                            datasets with epochs: the checkpoints of the last ``keep_checkpoints``
                            epochs (hard links where the file system allows: no extra space)
+        checkpoints/best.npz
+                           image data: the epoch checkpoint with the best quick Parzen estimate
+                           on validation (npgan.evaluate.parzen.quick_parzen)
+        parzen.png         image data: that estimate against the epoch
         samples.png        G's samples at the latest checkpoint (a 10 x 10 image grid, or a
                            scatter over the toy density)
+
+    For image data, every checkpoint at an epoch's end first runs the quick Parzen
+    estimate (about half a second); its value goes into the checkpoint's state and, as
+    parzen_validation, into the metrics record of the same iteration (None elsewhere).
 
     progress: an optional callable(iterations_done, metrics) for a progress bar.
     on_log: an optional callable(record) called with each metrics.jsonl record.
@@ -318,6 +327,9 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
     best_ratio = max((record["sample_diversity"] / record["data_diversity"] for record in earlier
                       if record.get("sample_diversity") is not None), default=0.0)
     data_diversity = diversity(trainer.dataset.sample(DIVERSITY_SAMPLES, np.random.default_rng(DIVERSITY_SEED)))
+    parzen_curve = [(record["epoch"], record["parzen_validation"]) for record in earlier
+                    if record.get("parzen_validation") is not None]
+    best_parzen = max((value for _, value in parzen_curve), default=-np.inf)
     started = time.perf_counter() - trainer.elapsed_seconds
     window = {name: 0.0 for name in METRICS}
     window_size = 0
@@ -329,6 +341,11 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
             window_size += 1
             done = trainer.iteration
             last = done == config["iterations"]
+            checkpoint_now = done % config["checkpoint_every"] == 0 or last
+            parzen = None
+            if checkpoint_now and _epoch_end(trainer) and isinstance(trainer.dataset, ImageData):
+                parzen = quick_parzen(trainer.gan, config, trainer.dataset).test_log_likelihood
+                parzen_curve.append((trainer.epochs_done, parzen))
             if done % config["log_every"] == 0 or last:
                 sample_diversity = diversity(trainer.sample(DIVERSITY_SAMPLES, np.random.default_rng(DIVERSITY_SEED)))
                 ratio = sample_diversity / data_diversity
@@ -339,6 +356,7 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
                           "sample_diversity": sample_diversity, "data_diversity": data_diversity,
                           # G's samples vary far less than the data: fell from above, or never got there
                           "collapse_warning": bool(ratio < COLLAPSE_RATIO and (best_ratio >= COLLAPSE_RATIO or last)),
+                          "parzen_validation": parzen,
                           "elapsed_seconds": round(time.perf_counter() - started, 3),
                           "peak_rss_mb": peak_rss_mb()}
                 best_ratio = max(best_ratio, ratio)
@@ -348,9 +366,16 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
                 window_size = 0
                 if on_log is not None:
                     on_log(record)
-            if done % config["checkpoint_every"] == 0 or last:
-                trainer.save(checkpoint_path, {"elapsed_seconds": time.perf_counter() - started})
-                _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep_checkpoints)
+            if checkpoint_now:
+                trainer.save(checkpoint_path, {"elapsed_seconds": time.perf_counter() - started,
+                                               "parzen_validation": parzen})
+                if _epoch_end(trainer):
+                    _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep_checkpoints)
+                if parzen is not None:
+                    if parzen > best_parzen:
+                        best_parzen = parzen
+                        _link_or_copy(checkpoint_path, os.path.join(out_dir, "checkpoints", "best.npz"))
+                    _write_parzen_curve(trainer, parzen_curve, os.path.join(out_dir, "parzen.png"))
                 write_samples_figure(trainer, os.path.join(out_dir, "samples.png"))
             if progress is not None:
                 progress(done, values)
@@ -390,23 +415,42 @@ def write_samples_figure(trainer, path):
         figures.toy_samples_figure(trainer.sample(2500, rng), trainer.dataset, path, title=title)
 
 
+def _epoch_end(trainer):
+    per_epoch = trainer.config["iterations_per_epoch"]
+    return per_epoch is not None and trainer.iteration % per_epoch == 0
+
+
 def _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep):
     """At an epoch's end: checkpoints/epoch-NNNN.npz beside checkpoint.npz; only the last ``keep``."""
-    per_epoch = trainer.config["iterations_per_epoch"]
-    if per_epoch is None or trainer.iteration % per_epoch != 0 or keep < 1:
+    if keep < 1:
         return
     directory = os.path.join(out_dir, "checkpoints")
-    os.makedirs(directory, exist_ok=True)
-    target = os.path.join(directory, f"epoch-{trainer.iteration // per_epoch:04d}.npz")
-    if os.path.exists(target):
-        os.remove(target)
-    try:
-        os.link(checkpoint_path, target)  # checkpoint.npz is replaced by rename, so the link keeps this one
-    except OSError:
-        shutil.copyfile(checkpoint_path, target)
+    epoch = trainer.iteration // trainer.config["iterations_per_epoch"]
+    _link_or_copy(checkpoint_path, os.path.join(directory, f"epoch-{epoch:04d}.npz"))
     kept = sorted(name for name in os.listdir(directory) if name.startswith("epoch-") and name.endswith(".npz"))
     for name in kept[:-keep]:
         os.remove(os.path.join(directory, name))
+
+
+def _link_or_copy(source, target):
+    """``target`` becomes the current ``source``: a hard link (checkpoint.npz is replaced by
+    rename, so the link keeps this version), or a copy where links are not possible."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.exists(target):
+        os.remove(target)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _write_parzen_curve(trainer, curve, path):
+    from npgan import figures  # figures imports this module
+
+    config = trainer.config
+    figures.parzen_curve_figure([epoch for epoch, _ in curve], [value for _, value in curve], path,
+                                title=f"{config['preset']}, seed {config['seed']}: quick Parzen estimate "
+                                      "on validation")
 
 
 def _momentum(optimizer):

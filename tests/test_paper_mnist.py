@@ -101,7 +101,8 @@ def tiny_images(n=60, side=4, seed=0):
     images[n // 2:, 0, :] = 1.0
     images = np.clip(images + rng.uniform(0, 0.1, images.shape).astype(np.float32), 0, 1).reshape(n, -1)
     labels = np.zeros(n, dtype=np.uint8)
-    return ImageData("mnist", images, labels, images[:10], labels[:10], images[:10], labels[:10],
+    held_out = images[rng.integers(n, size=2000)]  # quick_parzen: 1,000 to choose sigma, 1,000 to score
+    return ImageData("mnist", images, labels, held_out, np.zeros(2000, dtype=np.uint8), images[:10], labels[:10],
                      image_shape=(side, side))
 
 
@@ -140,17 +141,24 @@ def test_image_resume_is_bit_identical_mid_epoch(tmp_path, order):
 
 
 def test_image_run_directory_epoch_checkpoints_samples_and_metrics(tmp_path):
-    trainer = Trainer(tiny_config(), tiny_images())
+    trainer = Trainer(tiny_config(learning_rate=0.05), tiny_images())
     train_run(trainer, tmp_path, keep_checkpoints=2)
-    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["epoch-0004.npz", "epoch-0005.npz"]
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["best.npz", "epoch-0004.npz", "epoch-0005.npz"]
     epoch4 = load_checkpoint(tmp_path / "checkpoints" / "epoch-0004.npz")
     assert epoch4.state["iteration"] == 24
     assert load_checkpoint(tmp_path / "checkpoint.npz").state["iteration"] == 30
     assert os.path.getsize(tmp_path / "samples.png") > 1000
+    assert os.path.getsize(tmp_path / "parzen.png") > 1000
     records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
     assert [r["epoch"] for r in records] == [1.0, 2.0, 3.0, 4.0, 5.0]
     assert {"sample_diversity", "data_diversity", "collapse_warning"} <= set(records[0])
     assert len({r["data_diversity"] for r in records}) == 1
+    # the quick Parzen estimate at every epoch's end; best.npz is the checkpoint of the best one
+    scores = [r["parzen_validation"] for r in records]
+    assert all(np.isfinite(scores)) and len(set(scores)) > 1
+    best = load_checkpoint(tmp_path / "checkpoints" / "best.npz")
+    assert best.state["parzen_validation"] == max(scores)
+    assert best.state["iteration"] == 6 * (1 + scores.index(max(scores)))
 
 
 def test_a_collapse_is_warned_when_diversity_falls(tmp_path, monkeypatch):

@@ -107,8 +107,9 @@ def test_run_directory_files_and_metrics(tmp_path):
     assert [r["iteration"] for r in records] == [10, 20, 30, 40]
     expected = {"iteration", "epoch", "objective_d", "objective_g", "mean_d_real", "mean_d_fake",
                 "false_negatives", "false_positives", "learning_rate", "momentum", "sample_diversity",
-                "data_diversity", "collapse_warning", "elapsed_seconds", "peak_rss_mb"}
+                "data_diversity", "collapse_warning", "parzen_validation", "elapsed_seconds", "peak_rss_mb"}
     assert set(records[0]) == expected
+    assert all(r["parzen_validation"] is None for r in records)  # image data only
     assert all(0 <= r["false_negatives"] <= 1 and 0 < r["mean_d_fake"] < 1 for r in records)
     assert all(r["peak_rss_mb"] > 10 for r in records)
     gan = gan_from_checkpoint(load_checkpoint(checkpoint))
