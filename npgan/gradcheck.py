@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from npgan.divergences import DIVERGENCE_NAMES, generator_objective, variational_objective
 from npgan.gan import GAN
 from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential, Sigmoid, walk
 from npgan.losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
@@ -165,6 +166,29 @@ def check_generator_loss(fake_logits, kind, threshold=LOSS_THRESHOLD):
     return [_result(f"generator_loss[{kind}]", "fake_logits", analytic, numeric, skipped, threshold)]
 
 
+def check_variational_objective(name, real_outputs, fake_outputs, threshold=LOSS_THRESHOLD):
+    """The f-GAN critic objective F = mean g_f(V_real) - mean f*(g_f(V_fake)) of divergence ``name``."""
+    _require_float64(real_outputs, "real_outputs")
+    _require_float64(fake_outputs, "fake_outputs")
+    _, grad_real, grad_fake = variational_objective(name, real_outputs, fake_outputs)
+    real, fake = real_outputs.astype(EXTENDED), fake_outputs.astype(EXTENDED)
+
+    def evaluate():
+        return variational_objective(name, real, fake)[0], []
+
+    label = f"f-divergence[{name}]"
+    return [_result(label, "real_outputs", grad_real, *numerical_gradient(evaluate, real), threshold),
+            _result(label, "fake_outputs", grad_fake, *numerical_gradient(evaluate, fake), threshold)]
+
+
+def check_generator_objective(name, fake_outputs, kind, threshold=LOSS_THRESHOLD):
+    _require_float64(fake_outputs, "fake_outputs")
+    _, analytic = generator_objective(name, fake_outputs, kind)
+    fake = fake_outputs.astype(EXTENDED)
+    numeric, skipped = numerical_gradient(lambda: (generator_objective(name, fake, kind)[0], []), fake)
+    return [_result(f"f-divergence G[{name}, {kind}]", "fake_outputs", analytic, numeric, skipped, threshold)]
+
+
 def check_discriminator_step(gan, x_real, z, *, update_order="sequential", threshold=NETWORK_THRESHOLD):
     """D's gradient of L_D as the trainer computes it (GAN.discriminator_gradients, or
     GAN.simultaneous_gradients) against finite differences of L_D."""
@@ -206,7 +230,8 @@ def check_generator_step(gan, x_real, z, *, kind="non-saturating", update_order=
 
 
 def run_all(seed=0):
-    """Every check `npgan gradcheck` runs: each layer, each loss, whole G and D steps."""
+    """Every check `npgan gradcheck` runs: each layer, each loss (the GAN's and the f-divergence
+    objectives'), whole G and D steps."""
     rng = np.random.default_rng(seed)
     f64 = np.float64
     results = []
@@ -220,6 +245,11 @@ def run_all(seed=0):
     results += check_discriminator_loss(check_logits(rng, 7), check_logits(rng, 5))
     for kind in GENERATOR_LOSSES:
         results += check_generator_loss(check_logits(rng, 7), kind)
+
+    for name in DIVERGENCE_NAMES:
+        results += check_variational_objective(name, check_logits(rng, 7), check_logits(rng, 5))
+        for kind in ("minimax", "non-saturating"):
+            results += check_generator_objective(name, check_logits(rng, 6), kind)
 
     gan = small_gan(rng)
     x_real = rng.uniform(0.05, 0.95, size=(6, 6))

@@ -83,7 +83,7 @@ def test_checking_leaves_the_dropout_of_the_checked_network_unfrozen():
 @given(seeds)
 def test_every_check_of_npgan_gradcheck_passes_for_random_networks(seed):
     results = run_all(seed)
-    assert len(results) == 49
+    assert len(results) == 73
     assert all(r.checked > 0 for r in results)
     failures = [r for r in results if not r.ok]
     assert not failures, failures

@@ -1,0 +1,170 @@
+"""The f-divergence table: f, its Fenchel conjugate, the output activation, the variational
+bound and its optimum, and the GAN row against the paper's V(D, G) and C(G)."""
+
+import numpy as np
+import pytest
+
+from npgan.divergences import (
+    DIVERGENCE_NAMES,
+    DIVERGENCES,
+    divergence_on_grid,
+    generator_objective,
+    get_divergence,
+    variational_objective,
+)
+from npgan.gradcheck import check_generator_objective, check_variational_objective
+from npgan.losses import discriminator_loss, generator_loss
+from npgan.theory import (
+    gaussian_mixture_density,
+    jensen_shannon_divergence,
+    kl_divergence,
+    optimal_discriminator,
+    value_function,
+    virtual_training_criterion,
+)
+
+# Points t inside each conjugate's domain where f*(t) = sup_u (t u - f(u)) is attained at
+# some u > 0 (for Pearson that needs t >= -2: below, the sup over u > 0 sits at u -> 0).
+T_RANGES = {"kl": (-2.0, 2.0), "reverse-kl": (-3.0, -0.2), "pearson": (-1.9, 3.0),
+            "hellinger": (-2.0, 0.8), "js": (-2.0, 0.6), "gan": (-3.0, -0.05)}
+X = np.linspace(-20.0, 20.0, 40001)
+DX = X[1] - X[0]
+P = gaussian_mixture_density(X, [0.0], [1.0])
+Q = gaussian_mixture_density(X, [1.0], [1.5])  # wider than P, so p/q stays bounded
+
+
+@pytest.mark.parametrize("name", DIVERGENCE_NAMES)
+def test_f_vanishes_at_one_and_is_convex(name):
+    """f(1) = 0, so D_f(P || P) = 0; except the GAN row, f(1) = -log 4: its D_f is C(G),
+    whose minimum at p_g = p_data is -log 4 (Theorem 1)."""
+    f = DIVERGENCES[name].f
+    assert f(np.float64(1.0)) == pytest.approx(-np.log(4) if name == "gan" else 0.0, abs=1e-15)
+    u = np.linspace(0.01, 20.0, 20001)
+    second_differences = np.diff(f(u), 2)
+    assert np.all(second_differences > -1e-12)
+    assert np.mean(second_differences > 0) > 0.99  # strictly convex
+
+
+@pytest.mark.parametrize("name", DIVERGENCE_NAMES)
+def test_the_conjugate_is_the_supremum_of_t_u_minus_f(name):
+    divergence = DIVERGENCES[name]
+    u = np.logspace(-7, 5, 400001)
+    f_u = divergence.f(u)
+    for t in np.linspace(*T_RANGES[name], 9):
+        supremum = np.max(t * u - f_u)
+        assert divergence.conjugate(t) == pytest.approx(supremum, abs=2e-6, rel=1e-6), t
+
+
+@pytest.mark.parametrize("name", DIVERGENCE_NAMES)
+def test_the_conjugate_of_the_conjugate_gives_f_back(name):
+    divergence = DIVERGENCES[name]
+    bound = divergence.domain_bound
+    top = bound - 1e-9 if np.isfinite(bound) else 12.0
+    t = np.linspace(-12.0, top, 400001)
+    conjugate = divergence.conjugate(t)
+    for u in (0.2, 0.5, 1.0, 2.0, 5.0):
+        assert np.max(t * u - conjugate) == pytest.approx(float(divergence.f(np.float64(u))), abs=1e-6), u
+
+
+@pytest.mark.parametrize("name", DIVERGENCE_NAMES)
+def test_the_activation_maps_onto_the_conjugates_domain_and_h_is_the_conjugate_of_it(name):
+    divergence = DIVERGENCES[name]
+    v = np.linspace(-30.0, 30.0, 6001)
+    t = divergence.activation(v)
+    assert np.all(np.isfinite(t)) and np.all(t < divergence.domain_bound)
+    assert np.all(np.diff(t) > 0)  # increasing: one V for each T
+    if np.isfinite(divergence.domain_bound):
+        assert divergence.domain_bound - t[-1] < 1e-12  # reaches up to the bound
+    small = np.linspace(-5.0, 5.0, 101)
+    np.testing.assert_allclose(divergence.conjugate_of_activation(small),
+                               divergence.conjugate(divergence.activation(small)), rtol=1e-10, atol=1e-12)
+    assert divergence.f_prime(np.float64(1.0)) == pytest.approx(divergence.f_prime_at_1, abs=1e-15)
+
+
+@pytest.mark.parametrize("name", DIVERGENCE_NAMES)
+def test_the_bound_is_tight_at_t_star_and_lower_elsewhere(name):
+    """For P = N(0, 1), Q = N(1, 1.5^2): F(T) = int p T - int q f*(T) equals D_f at T = f'(p/q)
+    and is smaller for any other T."""
+    divergence = DIVERGENCES[name]
+    exact = divergence_on_grid(name, P, Q, DX)
+    assert exact > divergence_on_grid(name, P, P, DX) + 0.01  # P and Q are apart
+
+    def bound(t):
+        return float(np.sum(P * t - Q * divergence.conjugate(t)) * DX)
+
+    t_star = divergence.f_prime(P / Q)
+    assert bound(t_star) == pytest.approx(exact, rel=1e-9)
+    room = np.minimum(0.5, (divergence.domain_bound - t_star) / 2)  # stays inside the domain
+    for other in (t_star - 0.1, t_star + 0.2 * room, t_star - 0.3 * np.abs(np.sin(X)),
+                  np.full_like(X, divergence.f_prime_at_1)):
+        assert bound(other) < exact - 1e-6
+
+
+def test_the_gan_row_is_the_papers_value_function_and_virtual_criterion():
+    d_star = optimal_discriminator(P, Q)
+    gan = DIVERGENCES["gan"]
+    # T = log D and -f*(T) = log(1 - D): the bound is V(D, G) for any D ...
+    for discriminator in (d_star, np.full_like(X, 0.3), 1 / (1 + np.exp(-np.sin(X)))):
+        t = np.log(discriminator)
+        bound = float(np.sum(P * t - Q * gan.conjugate(t)) * DX)
+        assert bound == pytest.approx(value_function(discriminator, P, Q, DX), rel=1e-9)
+    # ... its best T is log D*, and D_f is C(G) = -log 4 + 2 JSD.
+    np.testing.assert_allclose(gan.f_prime(P / Q), np.log(d_star), rtol=1e-12)
+    c_of_g = virtual_training_criterion(P, Q, DX)
+    assert divergence_on_grid("gan", P, Q, DX) == pytest.approx(c_of_g, rel=1e-9)
+    assert c_of_g == pytest.approx(-np.log(4) + 2 * jensen_shannon_divergence(P, Q, DX), rel=1e-9)
+
+
+def test_the_js_and_kl_rows_are_the_theory_modules_divergences():
+    assert divergence_on_grid("js", P, Q, DX) == pytest.approx(2 * jensen_shannon_divergence(P, Q, DX), rel=1e-9)
+    assert divergence_on_grid("kl", P, Q, DX) == pytest.approx(kl_divergence(P, Q, DX), rel=1e-9)
+    assert divergence_on_grid("reverse-kl", P, Q, DX) == pytest.approx(kl_divergence(Q, P, DX), rel=1e-9)
+
+
+def test_on_minibatches_the_gan_row_is_the_gan_loss():
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(0, 3, (7, 1)), rng.normal(0, 3, (5, 1))
+    value, grad_real, grad_fake = variational_objective("gan", real, fake)
+    loss, loss_real, loss_fake = discriminator_loss(real, fake)
+    assert value == pytest.approx(-loss, rel=1e-14)
+    np.testing.assert_allclose(grad_real, -loss_real, rtol=1e-14)
+    np.testing.assert_allclose(grad_fake, -loss_fake, rtol=1e-14)
+    for kind in ("minimax", "non-saturating"):
+        value, grad = generator_objective("gan", fake, kind)
+        expected, expected_grad = generator_loss(fake, kind)
+        assert value == pytest.approx(expected, rel=1e-14)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", DIVERGENCE_NAMES)
+def test_the_minibatch_objective_is_the_formula_and_its_gradients_check(name):
+    divergence = DIVERGENCES[name]
+    rng = np.random.default_rng(1)
+    real, fake = rng.normal(0, 1.5, 9), rng.normal(0, 1.5, 4)
+    value, _, _ = variational_objective(name, real, fake)
+    expected = np.mean(divergence.activation(real)) - np.mean(divergence.conjugate(divergence.activation(fake)))
+    assert value == pytest.approx(expected, rel=1e-12)
+    results = check_variational_objective(name, real, fake)
+    results += check_generator_objective(name, fake, "minimax") + check_generator_objective(name, fake, "non-saturating")
+    assert all(result.ok for result in results), results
+
+
+def test_saturated_outputs_stay_finite_where_a_naive_form_would_not():
+    """At V = -800 a naive -log(1 - exp(log sigmoid(V))) or log(sigmoid(V)) gives inf / -inf."""
+    v = np.array([-800.0, 800.0])
+    for name in ("gan", "js"):
+        value, grad_real, grad_fake = variational_objective(name, v, v)
+        assert np.isfinite(value) and np.all(np.isfinite(grad_real)) and np.all(np.isfinite(grad_fake))
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="unknown divergence 'chi'"):
+        get_divergence("chi")
+    with pytest.raises(ValueError, match="real_outputs contains NaN"):
+        variational_objective("kl", np.array([np.nan]), np.array([0.0]))
+    with pytest.raises(ValueError, match="fake_outputs must be a non-empty float array"):
+        variational_objective("kl", np.array([0.0]), np.array([]))
+    with pytest.raises(ValueError, match="q > 0"):
+        divergence_on_grid("kl", P, np.zeros_like(P), DX)
+    with pytest.raises(ValueError, match="non-saturating"):
+        generator_objective("kl", np.array([0.0]), "other")
