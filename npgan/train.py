@@ -354,8 +354,10 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
                           "learning_rate": float(trainer.optimizer_d.current_learning_rate),
                           "momentum": _momentum(trainer.optimizer_d),
                           "sample_diversity": sample_diversity, "data_diversity": data_diversity,
-                          # G's samples vary far less than the data: fell from above, or never got there
-                          "collapse_warning": bool(ratio < COLLAPSE_RATIO and (best_ratio >= COLLAPSE_RATIO or last)),
+                          # G's samples vary far less than the data, and it fell there (from above half
+                          # the data's, or to under half its own best), or the run ends there
+                          "collapse_warning": bool(ratio < COLLAPSE_RATIO and (
+                              best_ratio >= COLLAPSE_RATIO or ratio < best_ratio / 2 or last)),
                           "parzen_validation": parzen,
                           "elapsed_seconds": round(time.perf_counter() - started, 3),
                           "peak_rss_mb": peak_rss_mb()}
