@@ -7,12 +7,20 @@ Layout of the .npz (every entry a plain array; np.load(..., allow_pickle=False))
 
 "sha256" covers every array's name, dtype, shape and bytes, so a tampered or
 corrupted array is refused rather than loaded into a silently wrong model.
+
+No pickle, ever: loading a pickle can run arbitrary code, so a checkpoint passed
+around (downloaded, shared) must not be one. Every entry must be a .npy array of a
+plain dtype, and its header is checked against its stored size before numpy
+allocates anything (a header claiming 10^12 elements is refused, not allocated).
+
 Writes go to a temporary file in the same directory, are flushed and fsynced,
-then renamed over the target: a crash mid-save leaves the previous checkpoint.
+then renamed over the target (and the directory fsynced): a crash or a full disk
+mid-save leaves the previous checkpoint, and no temporary file.
 """
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -38,7 +46,7 @@ class Checkpoint:
 def save_checkpoint(path, *, config, state, arrays):
     """Write ``arrays`` with ``config`` and ``state`` to ``path`` atomically."""
     for name, array in arrays.items():
-        if name == META_KEY or not isinstance(array, np.ndarray) or array.dtype == object:
+        if name == META_KEY or not isinstance(array, np.ndarray) or array.dtype.hasobject:
             raise ValueError(f"checkpoint entry {name!r} must be a plain numpy array")
     meta = {"format_version": FORMAT_VERSION, "config": config, "state": state,
             "sha256": arrays_digest(arrays)}
@@ -50,21 +58,42 @@ def save_checkpoint(path, *, config, state, arrays):
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException:  # KeyboardInterrupt too: never leave a half-written temporary file
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def load_checkpoint(path):
     """Read and verify a checkpoint; raise CheckpointError with a one-line reason otherwise."""
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"checkpoint {path} is not an .npz (zip) archive: truncated, or not an npgan "
+                              "checkpoint")
     try:
+        _check_entries(path)
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise CheckpointError(f"checkpoint {path} is unreadable (truncated or not an npgan .npz): {error}") from None
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, MemoryError) as error:
+        raise CheckpointError(f"checkpoint {path} is unreadable (truncated or corrupt): {error}") from None
     if META_KEY not in arrays:
         raise CheckpointError(f"checkpoint {path} has no {META_KEY} entry: not an npgan checkpoint")
     try:
@@ -72,14 +101,51 @@ def load_checkpoint(path):
         version, config, state, digest = (meta["format_version"], meta["config"], meta["state"],
                                           meta["sha256"])
     except (ValueError, KeyError, TypeError) as error:
-        raise CheckpointError(f"checkpoint {path} has a corrupt {META_KEY} entry: {error}") from None
+        raise CheckpointError(f"checkpoint {path} has a corrupt {META_KEY} entry: {_describe(error)}") from None
     if version != FORMAT_VERSION:
-        raise CheckpointError(f"checkpoint {path} has format version {version}; this npgan reads "
+        raise CheckpointError(f"checkpoint {path} has format version {version!r}; this npgan reads "
                               f"version {FORMAT_VERSION}")
+    if not (isinstance(config, dict) and isinstance(state, dict) and isinstance(digest, str)):
+        raise CheckpointError(f"checkpoint {path} has a corrupt {META_KEY} entry: config and state must be "
+                              "JSON objects, sha256 a string")
     if arrays_digest(arrays) != digest:
         raise CheckpointError(f"checkpoint {path} failed its SHA-256 check: its arrays were changed "
                               "or corrupted after it was written")
     return Checkpoint(config=config, state=state, arrays=arrays)
+
+
+def _check_entries(path):
+    """Every entry a .npy array of a plain dtype whose header matches its size, before any is read.
+
+    np.load allocates what an array's header claims before reading it, so a header
+    claiming 10^12 elements would be a huge allocation; object arrays would need pickle.
+    """
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            name = info.filename
+            if not name.endswith(".npy"):
+                raise CheckpointError(f"checkpoint {path}: entry {name} is not a .npy array")
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                else:
+                    raise CheckpointError(f"checkpoint {path}: entry {name} is a .npy of version {version}, "
+                                          "not written by npgan")
+                header_size = member.tell()
+            if dtype.hasobject:
+                raise CheckpointError(f"checkpoint {path}: entry {name} is an object array, which only pickle "
+                                      "can load; npgan never unpickles (unpickling can run arbitrary code)")
+            size = header_size + math.prod(shape) * dtype.itemsize
+            if size != info.file_size:
+                raise CheckpointError(f"checkpoint {path}: entry {name} claims {dtype}{shape} ({size} bytes) "
+                                      f"but holds {info.file_size} bytes: corrupt")
+
+
+def _describe(error):
+    return f"no {error}" if isinstance(error, KeyError) else str(error)
 
 
 def arrays_digest(arrays):

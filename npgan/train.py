@@ -32,11 +32,12 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
 
-from npgan.checkpoint import save_checkpoint
+from npgan.checkpoint import CheckpointError, save_checkpoint
 from npgan.data.mnist import ImageData
 from npgan.evaluate.parzen import quick_parzen
 from npgan.init import output_bias_from_data
@@ -58,7 +59,24 @@ SAMPLES_SEED = 2**31 - 1
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss, gradient or parameter became NaN or infinite."""
+    """A loss, gradient or parameter became NaN or infinite.
+
+    quantity: what did ("the D loss", "the gradient of D.0.W", "parameter G.2.b");
+    iteration: the iteration (from 1) during which it happened; value: "nan", "inf", ...
+    """
+
+    def __init__(self, quantity, iteration, value, note=""):
+        super().__init__(f"{quantity} became {value} at iteration {iteration}{note}")
+        self.quantity, self.iteration = quantity, iteration
+
+
+class TrainingInterrupted(RuntimeError):
+    """train_run stopped early on request (npgan train: SIGINT or SIGTERM), after writing a
+    checkpoint at ``iteration`` to ``checkpoint_path``."""
+
+    def __init__(self, iteration, checkpoint_path):
+        super().__init__(f"stopped after iteration {iteration}; checkpoint {checkpoint_path}")
+        self.iteration, self.checkpoint_path = iteration, checkpoint_path
 
 
 class ShuffledBatches:
@@ -126,6 +144,7 @@ class Trainer:
         self.optimizer_g = make_optimizer(self.config, self.gan.params_of("G"))
         self.iteration = 0
         self.elapsed_seconds = 0.0  # of training before a resume
+        self.metrics_window = None  # of a resume: train_run's running sums since its last log line
 
     # -- Algorithm 1 ---------------------------------------------------------------------
     def train_iteration(self):
@@ -170,12 +189,21 @@ class Trainer:
         return sample_noise(self.config["noise"], m, self.config["noise_dim"], self.rngs["noise"])
 
     def _step(self, optimizer, network, loss):
+        """One optimizer step of ``network`` ("D" or "G"); a non-finite loss, gradient or
+        (after the step) parameter raises TrainingDiverged naming it."""
+        iteration = self.iteration + 1
         if not np.isfinite(loss):
-            raise TrainingDiverged(f"the {network} loss became {loss} at iteration {self.iteration + 1}")
-        try:
-            optimizer.step(self.gan.grads_of(network))
-        except ValueError as error:
-            raise TrainingDiverged(f"{error} (iteration {self.iteration + 1})") from None
+            raise TrainingDiverged(f"the {network} loss", iteration, loss)
+        grads = self.gan.grads_of(network)
+        for name, grad in grads.items():
+            if not np.isfinite(grad).all():
+                raise TrainingDiverged(f"the gradient of {name}", iteration, _non_finite(grad),
+                                       f" (the {network} step; it changed no parameter)")
+        optimizer.step(grads)
+        for name, value in self.gan.params_of(network).items():
+            if not np.isfinite(value).all():
+                raise TrainingDiverged(f"parameter {name}", iteration, _non_finite(value),
+                                       f" (the {network} step)")
 
     def _set_epoch(self):
         epoch = self.epoch
@@ -212,13 +240,31 @@ class Trainer:
 
     @classmethod
     def from_checkpoint(cls, checkpoint, dataset, **config_changes):
-        """Rebuild a trainer exactly where ``checkpoint`` (a loaded Checkpoint) stopped."""
-        trainer = cls({**checkpoint.config, **config_changes}, dataset)
-        trainer.load_arrays(checkpoint.arrays)
-        trainer.iteration = int(checkpoint.state["iteration"])
-        trainer.elapsed_seconds = float(checkpoint.state.get("elapsed_seconds", 0.0))
-        for name, rng in trainer.rngs.items():
-            rng.bit_generator.state = checkpoint.state["random_streams"][name]
+        """Rebuild a trainer exactly where ``checkpoint`` (a loaded Checkpoint) stopped.
+
+        A checkpoint that does not fit (another architecture, data of another width, a
+        missing array, a missing or damaged run state) raises CheckpointError saying what.
+        """
+        state = checkpoint.state
+        iteration = _state_entry(state, "iteration", lambda value: value >= 0)
+        data_dim = _state_entry(state, "data_dim", lambda value: value >= 1)
+        if data_dim != dataset.dim:
+            raise CheckpointError(f"the checkpoint was trained on data of dimension {data_dim}; this "
+                                  f"dataset has dimension {dataset.dim}")
+        trainer = cls(checkpoint_config(checkpoint, config_changes), dataset)
+        try:
+            trainer.load_arrays(checkpoint.arrays)
+        except ValueError as error:
+            raise CheckpointError(str(error)) from None
+        trainer.iteration = iteration
+        try:
+            trainer.elapsed_seconds = float(state.get("elapsed_seconds", 0.0))
+            for name, rng in trainer.rngs.items():
+                rng.bit_generator.state = state["random_streams"][name]
+        except (KeyError, TypeError, ValueError) as error:
+            raise CheckpointError(f"the checkpoint's run state is damaged: its random stream states are "
+                                  f"missing or invalid ({type(error).__name__}: {error})") from None
+        trainer.metrics_window = state.get("metrics_window")
         return trainer
 
     def _stateful_parts(self):
@@ -236,13 +282,43 @@ class Trainer:
                                       if key.startswith(prefix + ".")})
 
 
+def _non_finite(array):
+    """"NaN", "inf" or "NaN and inf": what a non-finite array holds."""
+    kinds = [kind for kind, found in (("NaN", np.isnan(array).any()), ("inf", np.isinf(array).any())) if found]
+    return " and ".join(kinds)
+
+
 def gan_from_checkpoint(checkpoint):
-    """G and D of a loaded Checkpoint, with its parameters (for sampling and evaluation)."""
-    config = validate_config(dict(checkpoint.config))
+    """G and D of a loaded Checkpoint, with its parameters (for sampling and evaluation).
+    A checkpoint whose arrays do not fit its configuration raises CheckpointError."""
+    config = checkpoint_config(checkpoint)
+    data_dim = _state_entry(checkpoint.state, "data_dim", lambda value: value >= 1)
     placeholder = np.random.default_rng(0)  # every parameter is overwritten by the checkpoint's
-    gan = build_gan(config, int(checkpoint.state["data_dim"]), rng=placeholder, dropout_rng=placeholder)
-    load_parameters(gan, checkpoint.arrays)
+    gan = build_gan(config, data_dim, rng=placeholder, dropout_rng=placeholder)
+    try:
+        load_parameters(gan, checkpoint.arrays)
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
     return gan
+
+
+def checkpoint_config(checkpoint, changes=None):
+    """The checkpoint's configuration (with ``changes``), validated; CheckpointError if it is not one."""
+    try:
+        return validate_config({**checkpoint.config, **(changes or {})})
+    except KeyError as error:
+        raise CheckpointError(f"the checkpoint's configuration has no {error} entry: damaged, or written by "
+                              "another version of npgan") from None
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"the checkpoint's configuration is invalid: {error}") from None
+
+
+def _state_entry(state, key, valid):
+    """state[key], an integer for which valid(value) holds; CheckpointError otherwise."""
+    value = state.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not valid(value):
+        raise CheckpointError(f"the checkpoint's run state has no valid {key!r} (found {value!r}): damaged")
+    return value
 
 
 def make_optimizer(config, params):
@@ -279,18 +355,28 @@ def generate(gan, config, n, rng):
 
 
 def load_parameters(gan, arrays):
-    """Copy G's and D's parameters from ``arrays`` into ``gan`` (names, shapes and dtypes checked)."""
-    for name, value in gan.params.items():
+    """Copy G's and D's parameters from ``arrays`` into ``gan`` (names, shapes, dtypes and
+    finiteness checked, and no parameter of G or D left over), each before anything is copied."""
+    params = gan.params
+    extra = sorted(name for name in arrays if name.startswith(("G.", "D.")) and name not in params)
+    if extra:
+        raise ValueError(f"the checkpoint has parameters the model lacks ({', '.join(extra)}): it was made "
+                         "for another architecture")
+    for name, value in params.items():
         if name not in arrays:
             raise ValueError(f"the checkpoint has no parameter {name}: it was made for another architecture")
         saved = arrays[name]
         if saved.shape != value.shape or saved.dtype != value.dtype:
             raise ValueError(f"parameter {name} is {saved.dtype}{saved.shape} in the checkpoint, the "
                              f"model expects {value.dtype}{value.shape}: another architecture")
-        value[...] = saved
+        if not np.isfinite(saved).all():
+            raise ValueError(f"parameter {name} in the checkpoint holds NaN or inf")
+    for name, value in params.items():
+        value[...] = arrays[name]
 
 
-def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=KEEP_CHECKPOINTS):
+def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=KEEP_CHECKPOINTS,
+              stop_requested=None):
     """Run the trainer to config["iterations"], writing into ``out_dir``:
 
         config.json        every resolved hyperparameter
@@ -315,12 +401,17 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
 
     progress: an optional callable(iterations_done, metrics) for a progress bar.
     on_log: an optional callable(record) called with each metrics.jsonl record.
+    stop_requested: an optional callable polled after every iteration (npgan train: "has
+    a SIGINT or SIGTERM arrived?"); when it returns true, the run writes a checkpoint of
+    that iteration (as at checkpoint_every: with samples.png and the metrics window, so a
+    resumed run continues bit-identically) and raises TrainingInterrupted.
     A divergence raises TrainingDiverged after keeping the last good checkpoint.
+    metrics.jsonl never holds a line past the latest checkpoint after a stop; after a
+    crash it may, and a resumed run drops those lines (and a torn last line).
     """
     config = trainer.config
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "config.json"), "w") as handle:
-        json.dump(config, handle, indent=1, sort_keys=True)
+    _write_atomically(os.path.join(out_dir, "config.json"), json.dumps(config, indent=1, sort_keys=True))
     metrics_path = os.path.join(out_dir, "metrics.jsonl")
     checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
     earlier = _truncate_metrics(metrics_path, trainer.iteration)
@@ -333,6 +424,17 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
     started = time.perf_counter() - trainer.elapsed_seconds
     window = {name: 0.0 for name in METRICS}
     window_size = 0
+    if trainer.metrics_window is not None:  # resumed between two log lines: the same means as unbroken
+        window, window_size = dict(trainer.metrics_window["sums"]), trainer.metrics_window["size"]
+
+    def checkpoint(parzen):
+        trainer.save(checkpoint_path, {"elapsed_seconds": time.perf_counter() - started,
+                                       "parzen_validation": parzen,
+                                       "metrics_window": {"sums": window, "size": window_size}})
+        if _epoch_end(trainer):
+            _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep_checkpoints)
+        write_samples_figure(trainer, os.path.join(out_dir, "samples.png"))
+
     with open(metrics_path, "a") as metrics_file:
         while trainer.iteration < config["iterations"]:
             values = trainer.train_iteration()
@@ -369,18 +471,18 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
                 if on_log is not None:
                     on_log(record)
             if checkpoint_now:
-                trainer.save(checkpoint_path, {"elapsed_seconds": time.perf_counter() - started,
-                                               "parzen_validation": parzen})
-                if _epoch_end(trainer):
-                    _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep_checkpoints)
+                checkpoint(parzen)
                 if parzen is not None:
                     if parzen > best_parzen:
                         best_parzen = parzen
                         _link_or_copy(checkpoint_path, os.path.join(out_dir, "checkpoints", "best.npz"))
                     _write_parzen_curve(trainer, parzen_curve, os.path.join(out_dir, "parzen.png"))
-                write_samples_figure(trainer, os.path.join(out_dir, "samples.png"))
             if progress is not None:
                 progress(done, values)
+            if stop_requested is not None and not last and stop_requested():
+                if not checkpoint_now:
+                    checkpoint(None)
+                raise TrainingInterrupted(done, checkpoint_path)
     return checkpoint_path
 
 
@@ -460,12 +562,36 @@ def _momentum(optimizer):
 
 
 def _truncate_metrics(path, iteration):
-    """Drop metric lines written after the checkpoint a run resumes from; return the kept records."""
+    """Drop metric lines written after the checkpoint a run resumes from (and a last line
+    torn by a crash mid-write); return the kept records. The file is replaced atomically."""
     if not os.path.exists(path):
         return []
     with open(path) as handle:
-        kept = [json.loads(line) for line in handle if line.strip()]
-    kept = [record for record in kept if record["iteration"] <= iteration]
-    with open(path, "w") as handle:
-        handle.writelines(json.dumps(record) + "\n" for record in kept)
+        lines = [line for line in handle.read().split("\n") if line.strip()]
+    kept = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                break
+            raise ValueError(f"{path}: line {number} is not JSON; the file is damaged (move it away to "
+                             "resume without the earlier metrics)") from None
+        if record["iteration"] <= iteration:
+            kept.append(record)
+    _write_atomically(path, "".join(json.dumps(record) + "\n" for record in kept))
     return kept
+
+
+def _write_atomically(path, text):
+    """``path`` holds ``text`` or what it held before, never a part: a temporary file, then a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + "-", suffix=".tmp",
+                                             dir=directory)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
