@@ -1,14 +1,18 @@
 """The `npgan` command line (argparse). Each command parses and validates its options,
 calls the library and prints; no numerics live here.
 
-Exit codes: 0 success; 1 a check failed or training diverged; 2 bad usage or bad
-input (a one-line message on stderr, no traceback).
+Exit codes: 0 success; 1 a check failed, or training stopped on an error it cannot
+get past (divergence, a full disk); 2 bad usage or bad input (a one-line message on
+stderr, no traceback), checked before any work starts where the input allows;
+130 / 143 training stopped by SIGINT / SIGTERM after writing a checkpoint.
 """
 
 import argparse
 import json
 import math
 import os
+import shlex
+import signal
 import sys
 import time
 
@@ -27,9 +31,13 @@ def main(argv=None):
     except UsageError as error:
         print(f"npgan: error: {error}", file=sys.stderr)
         return 2
+    except MemoryError as error:
+        print(f"npgan: error: not enough memory ({error or 'MemoryError'}); ask for fewer samples or a "
+              "smaller --batch-size", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("npgan: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
 
 
 # -- the parser ---------------------------------------------------------------------------------
@@ -52,9 +60,10 @@ def build_parser():
         "train", help="train a GAN with Algorithm 1",
         description="Train G and D with Algorithm 1 of the paper. Writes config.json, metrics.jsonl, "
                     "checkpoint.npz and samples.png into --out.")
-    train.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
-                       help=f"experiment preset (default: {DEFAULT_PRESET})")
-    train.add_argument("--seed", type=non_negative_int, default=0, help="the one seed of the run (default: 0)")
+    train.add_argument("--preset", choices=sorted(PRESETS),
+                       help=f"experiment preset (default: {DEFAULT_PRESET}; with --resume: the run's)")
+    train.add_argument("--seed", type=non_negative_int, help="the one seed of the run (default: 0; with --resume: "
+                                                              "the run's)")
     train.add_argument("--dataset", choices=IMAGE_DATASETS,
                        help="train an image preset on another image dataset (default: the preset's)")
     add_data_dir_option(train)
@@ -64,7 +73,7 @@ def build_parser():
     train.add_argument("--out", help="run directory (default: runs/<preset>-<seed>)")
     train.add_argument("--learning-rate", type=positive_float, help="initial learning rate of both nets")
     train.add_argument("--k-discriminator-steps", type=positive_int, help="D steps per G step (Algorithm 1's k)")
-    train.add_argument("--batch-size", type=positive_int, help="minibatch size m")
+    train.add_argument("--batch-size", type=count, help="minibatch size m")
     train.add_argument("--generator-loss", choices=GENERATOR_LOSSES)
     train.add_argument("--update-order", choices=UPDATE_ORDERS,
                        help="sequential: Algorithm 1; simultaneous: the authors' released code")
@@ -77,7 +86,7 @@ def build_parser():
     sample = commands.add_parser("sample", help="draw samples from a trained generator",
                                  description="Write an (N, data_dim) float32 array of G samples to a .npy file.")
     sample.add_argument("--checkpoint", required=True, help="a checkpoint.npz of npgan train")
-    sample.add_argument("-n", type=positive_int, required=True, help="number of samples")
+    sample.add_argument("-n", type=count, required=True, help="number of samples")
     sample.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise (default: 0)")
     sample.add_argument("--out", required=True, help="output .npy file")
     sample.set_defaults(run=run_sample)
@@ -89,7 +98,7 @@ def build_parser():
         description="Modes captured and the fraction of high-quality samples (within 3 std of "
                     "their nearest mode) of 2,500 samples of a toy checkpoint.")
     modes.add_argument("--checkpoint", required=True)
-    modes.add_argument("--samples", type=positive_int, default=2500, help="number of samples (default: 2500)")
+    modes.add_argument("--samples", type=count, default=2500, help="number of samples (default: 2500)")
     modes.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise (default: 0)")
     modes.add_argument("--json", action="store_true", help="print a JSON object")
     modes.set_defaults(run=run_evaluate_modes)
@@ -103,11 +112,11 @@ def build_parser():
                     "good samples.")
     parzen.add_argument("--checkpoint", required=True, help="a checkpoint.npz of an MNIST or Fashion-MNIST run")
     add_data_dir_option(parzen)
-    parzen.add_argument("--samples", type=positive_int, default=10000,
+    parzen.add_argument("--samples", type=count, default=10000,
                         help="kernel centres drawn from G (default: 10000, as in the paper)")
-    parzen.add_argument("--validation", type=positive_int, default=1000,
+    parzen.add_argument("--validation", type=count, default=1000,
                         help="validation images that choose sigma (default: 1000, the first of the split)")
-    parzen.add_argument("--test", type=positive_int, help="test images evaluated (default: all 10000)")
+    parzen.add_argument("--test", type=count, help="test images evaluated (default: all 10000)")
     parzen.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise (default: 0)")
     parzen.add_argument("--reference", action="store_true",
                         help="also evaluate the first --samples training images as centres (real-data reference)")
@@ -142,32 +151,72 @@ def build_parser():
 # -- the commands ---------------------------------------------------------------------------------
 
 def run_train(args):
-    from npgan.checkpoint import CheckpointError, load_checkpoint
-    from npgan.models import preset_config
-    from npgan.train import Trainer, TrainingDiverged, train_run
+    """Validate every option, lock the run directory, load the data and train under the
+    SIGINT/SIGTERM handlers; the lock is released on every way out."""
+    from npgan.models import DEFAULT_PRESET, preset_config
+    from npgan.runlock import RunLock, RunLocked, describe_owner
 
-    out = args.out or os.path.join("runs", f"{args.preset}-{args.seed}")
-    checkpoint_path = os.path.join(out, "checkpoint.npz")
+    preset = args.preset or DEFAULT_PRESET
+    out = args.out or os.path.join("runs", f"{preset}-{0 if args.seed is None else args.seed}")
     changes = {key: value for key, value in {
         "seed": args.seed, "learning_rate": args.learning_rate,
         "k_discriminator_steps": args.k_discriminator_steps, "batch_size": args.batch_size,
         "generator_loss": args.generator_loss, "update_order": args.update_order,
         "optimizer": args.optimizer, "noise": args.noise, "dataset": args.dataset}.items() if value is not None}
+    config = None
+    if not args.resume:  # everything the options decide is checked before the directory is touched
+        try:
+            config = preset_config(preset, **changes)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        config["iterations"] = _iterations(config, args)
+        _check_data_dir(config, args.data_dir)
+    elif not os.path.isdir(out):
+        raise UsageError(f"nothing to resume: {out} does not exist")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out} is a file, not a run directory")
+
+    lock = RunLock(out)
+    try:
+        stale = lock.acquire()
+    except RunLocked as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        raise UsageError(f"cannot create or write the run directory {out}: {error.strerror or error}") from None
+    try:
+        if stale is not None:
+            print(f"npgan: note: took over the lock of {describe_owner(stale)}, which is no longer running "
+                  f"(it stopped without releasing {lock.path})", file=sys.stderr)
+        return _train_locked(args, out, config, changes)
+    finally:
+        lock.release()
+
+
+def _train_locked(args, out, config, changes):
+    import numpy as np
+
+    from npgan.checkpoint import CheckpointError, load_checkpoint
+    from npgan.interrupt import SignalStop, StopOnSignals
+    from npgan.train import Trainer, TrainingDiverged, TrainingInterrupted, train_run
+
+    checkpoint_path = os.path.join(out, "checkpoint.npz")
     try:
         if args.resume:
             if not os.path.exists(checkpoint_path):
                 raise UsageError(f"nothing to resume: {checkpoint_path} does not exist")
             checkpoint = load_checkpoint(checkpoint_path)
-            config = _resumed_config(checkpoint.config, args, changes)
+            config = _resumed_config(checkpoint, args, changes)
+            if config is None:
+                print(f"npgan: the run in {out} is complete (iteration {checkpoint.state['iteration']}); pass a "
+                      "larger --iterations or --epochs with --resume to train it further", file=sys.stderr)
+                return 0
             dataset = dataset_for(config, args.data_dir)
             trainer = Trainer.from_checkpoint(checkpoint, dataset, iterations=config["iterations"])
         else:
             if os.path.exists(checkpoint_path):
                 raise UsageError(f"{out} already holds a run; pass --resume to continue it, or --out "
                                  "to start a new one elsewhere")
-            config = preset_config(args.preset, **changes)
             dataset = dataset_for(config, args.data_dir)
-            config["iterations"] = _iterations(config, args)
             trainer = Trainer(config, dataset)
     except (ValueError, CheckpointError) as error:
         raise UsageError(str(error)) from None
@@ -175,19 +224,50 @@ def run_train(args):
     total = trainer.config["iterations"]
     print(f"training {trainer.config['preset']} (seed {trainer.config['seed']}) for {total} iterations "
           f"into {out}", file=sys.stderr)
+    resume = _resume_command(out, args.data_dir)
     bar, on_progress, on_log = _progress_bar(total, trainer.iteration, quiet=args.no_progress)
     try:
-        checkpoint = train_run(trainer, out, progress=on_progress, on_log=on_log)
+        # NaN and inf are caught by the trainer, which names the quantity and the iteration
+        # (TrainingDiverged); numpy's own warnings about them would only come first, unnamed.
+        with StopOnSignals() as stop, np.errstate(over="ignore", invalid="ignore"):
+            checkpoint = train_run(trainer, out, progress=on_progress, on_log=on_log, stop_requested=stop)
+    except TrainingInterrupted as interrupted:
+        _close(bar)
+        print(f"npgan: {stop.signal_name}: stopped after iteration {interrupted.iteration} of {total}; checkpoint "
+              f"written to {interrupted.checkpoint_path}. Resume with: {resume}", file=sys.stderr)
+        return 128 + stop.signal_number
+    except SignalStop as stopped:
+        _close(bar)
+        print(f"npgan: a second {stopped}: stopped at once; the last checkpoint written ({checkpoint_path}, "
+              f"if any) is kept. Resume with: {resume}", file=sys.stderr)
+        return 128 + stopped.signal_number
     except TrainingDiverged as error:
-        print(f"npgan: training diverged: {error}. The last good checkpoint is kept in {checkpoint_path}; "
-              "try a lower --learning-rate.", file=sys.stderr)
+        _close(bar)
+        kept = (f"the last good checkpoint is kept in {checkpoint_path}" if os.path.exists(checkpoint_path)
+                else "no checkpoint had been written yet")
+        print(f"npgan: training diverged: {error}; {kept}. Start again with a lower --learning-rate "
+              f"(this run: {trainer.config['learning_rate']:g}).", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full disk, a directory removed under the run
+        _close(bar)
+        print(f"npgan: error: training stopped: cannot write into {out}: {error.strerror or error}; the last "
+              f"checkpoint written is kept (atomic writes). Resume with: {resume}", file=sys.stderr)
         return 1
     finally:
-        if bar is not None:
-            bar.close()
+        _close(bar)
     print(f"done: {os.path.join(out, 'config.json')}, {os.path.join(out, 'metrics.jsonl')}, "
           f"{checkpoint}, {os.path.join(out, 'samples.png')}")
     return 0
+
+
+def _resume_command(out, data_dir):
+    words = ["npgan", "train", "--resume", "--out", out] + (["--data-dir", data_dir] if data_dir else [])
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _close(bar):
+    if bar is not None:
+        bar.close()
 
 
 def run_sample(args):
@@ -195,6 +275,7 @@ def run_sample(args):
 
     from npgan.train import generate
 
+    _check_output(args.out)
     gan, config = _load_gan(args.checkpoint)
     samples = generate(gan, config, args.n, np.random.default_rng(args.seed))
     try:
@@ -298,6 +379,7 @@ def run_figure(args):
         raise UsageError(f"figure {args.name} {'needs' if needs_checkpoint else 'takes no'} --checkpoint")
     if args.data_dir is not None and args.name != "2":
         raise UsageError("--data-dir is for figure 2 (its nearest training examples)")
+    _check_output(out)
     if needs_checkpoint:
         gan, config = _load_gan(args.checkpoint)
         if config["dataset"] not in IMAGE_DATASETS:
@@ -342,7 +424,7 @@ def run_gradcheck(args):
 # -- helpers ---------------------------------------------------------------------------------------
 
 def add_data_dir_option(parser):
-    parser.add_argument("--data-dir", metavar="DIR",
+    parser.add_argument("--data-dir", metavar="DIR", type=existing_directory,
                         help="directory holding the four MNIST (or Fashion-MNIST) IDX files; default: "
                              "$NPGAN_DATA_DIR (Fashion-MNIST: $NPGAN_FASHION_MNIST_DIR), else "
                              "~/.cache/npgan/<dataset>, downloaded there if missing")
@@ -379,25 +461,53 @@ def _iterations(config, args):
     return args.iterations if args.iterations is not None else config["iterations"]
 
 
-def _resumed_config(saved_config, args, changes):
-    config = dict(saved_config)
-    for key, value in changes.items():
-        if key != "seed" and config[key] != value:
+def _resumed_config(checkpoint, args, changes):
+    """The configuration a resume continues: the checkpoint's, with a new end from --iterations
+    or --epochs. Refuses changed options; None if the run is already complete."""
+    from npgan.train import checkpoint_config
+
+    config = checkpoint_config(checkpoint)
+    given = {**changes, **({"preset": args.preset} if args.preset is not None else {})}
+    for key, value in given.items():
+        if config.get(key) != value:
             raise UsageError(f"--resume continues the saved run: {key} cannot change "
-                             f"(saved {config[key]!r}, given {value!r})")
+                             f"(saved {config.get(key)!r}, given {value!r})")
     if args.iterations is not None or args.epochs is not None:
         config["iterations"] = _iterations(config, args)
+    done = checkpoint.state.get("iteration")
+    if isinstance(done, int) and isinstance(config.get("iterations"), int):
+        if config["iterations"] < done:
+            raise UsageError(f"the run is at iteration {done}; --resume can only train it further "
+                             f"(asked for {config['iterations']} iterations in all)")
+        if config["iterations"] == done:
+            return None
     return config
+
+
+def _check_data_dir(config, data_dir):
+    from npgan.data.mnist import IMAGE_DATASETS
+
+    if data_dir is not None and config["dataset"] not in IMAGE_DATASETS:
+        raise UsageError(f"--data-dir is for MNIST and Fashion-MNIST; {config['dataset']} is generated")
+
+
+def _check_output(path):
+    """An output file's directory must exist (checked before the work, not after it)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {path}: the directory {os.path.dirname(path) or directory} does not exist")
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a directory")
 
 
 def _load_gan(path):
     from npgan.checkpoint import CheckpointError, load_checkpoint
-    from npgan.train import gan_from_checkpoint
+    from npgan.train import checkpoint_config, gan_from_checkpoint
 
     try:
         checkpoint = load_checkpoint(path)
-        return gan_from_checkpoint(checkpoint), checkpoint.config
-    except (ValueError, CheckpointError, KeyError) as error:
+        return gan_from_checkpoint(checkpoint), checkpoint_config(checkpoint)
+    except (ValueError, CheckpointError) as error:
         raise UsageError(str(error)) from None
 
 
@@ -429,6 +539,24 @@ def _progress_bar(total, done, *, quiet):
                 bar.write(message, file=sys.stderr)
 
     return bar, (None if quiet else on_progress), on_log
+
+
+MAX_COUNT = 10**7  # samples, images or a minibatch: more is a typo, not a plan
+
+
+def count(text):
+    """A number of samples, images or rows: 1 to MAX_COUNT."""
+    value = positive_int(text)
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_COUNT:,}, got {value:,}")
+    return value
+
+
+def existing_directory(text):
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is not a directory" if os.path.exists(text) else
+                                         f"{text} does not exist")
+    return text
 
 
 def positive_int(text):

@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -585,13 +584,12 @@ def _truncate_metrics(path, iteration):
 
 def _write_atomically(path, text):
     """``path`` holds ``text`` or what it held before, never a part: a temporary file, then a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + "-", suffix=".tmp",
-                                             dir=directory)
+    temporary = f"{path}.{os.getpid()}.tmp"  # open(), not mkstemp: the usual permissions (umask)
     try:
-        with os.fdopen(descriptor, "w") as handle:
+        with open(temporary, "w") as handle:
             handle.write(text)
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
         raise
