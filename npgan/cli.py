@@ -153,7 +153,8 @@ def build_parser():
 def run_train(args):
     """Validate every option, lock the run directory, load the data and train under the
     SIGINT/SIGTERM handlers; the lock is released on every way out."""
-    from npgan.models import DEFAULT_PRESET, preset_config
+    from npgan.data.mnist import IMAGE_DATASETS
+    from npgan.models import DEFAULT_PRESET, PRESETS, preset_config
     from npgan.runlock import RunLock, RunLocked, describe_owner
 
     preset = args.preset or DEFAULT_PRESET
@@ -165,6 +166,9 @@ def run_train(args):
         "optimizer": args.optimizer, "noise": args.noise, "dataset": args.dataset}.items() if value is not None}
     config = None
     if not args.resume:  # everything the options decide is checked before the directory is touched
+        if args.dataset is not None and PRESETS[preset]["dataset"] not in IMAGE_DATASETS:
+            raise UsageError(f"--dataset is for the image presets; {preset} trains on its toy distribution "
+                             f"{PRESETS[preset]['dataset']}")
         try:
             config = preset_config(preset, **changes)
         except ValueError as error:
@@ -222,8 +226,9 @@ def _train_locked(args, out, config, changes):
         raise UsageError(str(error)) from None
 
     total = trainer.config["iterations"]
+    resuming = f", resuming after iteration {trainer.iteration}" if trainer.iteration else ""
     print(f"training {trainer.config['preset']} (seed {trainer.config['seed']}) for {total} iterations "
-          f"into {out}", file=sys.stderr)
+          f"into {out}{resuming}", file=sys.stderr)
     resume = _resume_command(out, args.data_dir)
     bar, on_progress, on_log = _progress_bar(total, trainer.iteration, quiet=args.no_progress)
     try:

@@ -1,12 +1,19 @@
-"""The command line: `npgan gradcheck`, its table, its JSON, its exit codes."""
+"""The command line: `npgan gradcheck`, train, sample, evaluate; the table of bad command lines
+(exit 2, one line, before any work); the run directory's lock; exit 1 on divergence or a failing
+write; the signal handlers installed only while training."""
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import npgan.gradcheck
+from npgan.checkpoint import load_checkpoint
 from npgan.cli import main
 from npgan.gradcheck import CheckResult
 
@@ -101,25 +108,70 @@ def test_evaluate_modes_json(trained_run, capsys):
     assert 0 <= result["modes_captured"] <= 8 and 0 <= result["high_quality_fraction"] <= 1
 
 
-@pytest.mark.parametrize("argv, message", [
+# Bad command lines: each refused with its message and exit 2 before any work starts (no run
+# directory created, no data loaded), never a traceback. {toy} is a ring8 checkpoint, {run}
+# a ring8 run directory, "afile" a plain file; the working directory is a fresh tmp_path.
+BAD_COMMAND_LINES = [
     (["train", "--preset", "mnist-huge"], "invalid choice"),
     (["train", "--iterations", "0"], ">= 1"),
     (["train", "--iterations", "-5"], ">= 1"),
+    (["train", "--iterations", "1e3"], "expected a whole number, got '1e3'"),
     (["train", "--k-discriminator-steps", "0"], ">= 1"),
     (["train", "--batch-size", "0"], ">= 1"),
+    (["train", "--batch-size", "abc"], "expected a whole number, got 'abc'"),
+    (["train", "--batch-size", "100000000"], "expected at most 10,000,000"),
+    (["train", "--seed", "-1"], "expected a whole number >= 0, got -1"),
+    (["train", "--seed", "1.5"], "expected a whole number, got '1.5'"),
     (["train", "--learning-rate", "0"], "> 0"),
     (["train", "--learning-rate=-1e-3"], "> 0"),
     (["train", "--learning-rate", "nan"], "finite"),
     (["train", "--learning-rate", "inf"], "finite"),
+    (["train", "--learning-rate=-inf"], "finite"),
+    (["train", "--learning-rate", "1e400"], "finite"),  # overflows to inf
+    (["train", "--learning-rate", "fast"], "expected a number, got 'fast'"),
     (["train", "--iterations", "10", "--epochs", "2"], "not allowed with"),
+    (["train", "--epochs", "2"], "preset ring8 trains on a stream of toy data and has no epochs; use --iterations"),
     (["train", "--generator-loss", "wasserstein"], "invalid choice"),
+    (["train", "--noise", "cauchy"], "invalid choice"),
+    (["train", "--dataset", "mnist"], "--dataset is for the image presets; ring8 trains on its toy distribution"),
+    (["train", "--preset", "paper-mnist", "--batch-size", "50001"], "is more than the 50000 training images"),
+    (["train", "--data-dir", "no/such/dir"], "no/such/dir does not exist"),
+    (["train", "--data-dir", "afile"], "afile is not a directory"),
+    (["train", "--data-dir", "."], "--data-dir is for MNIST and Fashion-MNIST; ring8 is generated"),
+    (["train", "--out", "afile"], "--out afile is a file, not a run directory"),
+    (["train", "--resume", "--out", "nowhere"], "nothing to resume: nowhere does not exist"),
+    (["train", "--resume", "--out", "{run}", "--batch-size", "99"], "batch_size cannot change"),
+    (["train", "--resume", "--out", "{run}", "--preset", "grid25"], "preset cannot change (saved 'ring8', given 'grid25')"),
+    (["train", "--resume", "--out", "{run}", "--iterations", "5"], "--resume can only train it further"),
     (["sample", "--checkpoint", "missing.npz", "-n", "3", "--out", "x.npy"], "does not exist"),
     (["sample", "--checkpoint", "missing.npz", "-n", "0", "--out", "x.npy"], ">= 1"),
+    (["sample", "--checkpoint", "{toy}", "-n", "nan", "--out", "x.npy"], "expected a whole number, got 'nan'"),
+    (["sample", "--checkpoint", "{toy}", "-n", "20000000", "--out", "x.npy"], "expected at most 10,000,000"),
+    (["sample", "--checkpoint", "{toy}", "-n", "5", "--out", "no/such/dir/x.npy"],
+     "cannot write no/such/dir/x.npy: the directory no/such/dir does not exist"),
+    (["sample", "--checkpoint", "{toy}", "-n", "5", "--out", "."], "cannot write .: it is a directory"),
+    (["sample", "--checkpoint", "{toy}", "-n", "5"], "the following arguments are required: --out"),
     (["evaluate", "modes", "--checkpoint", "missing.npz"], "does not exist"),
+    (["evaluate", "modes", "--checkpoint", "{toy}", "--samples", "-3"], ">= 1"),
+    (["evaluate", "parzen", "--checkpoint", "{toy}"], "needs an image checkpoint (MNIST or Fashion-MNIST)"),
+    (["evaluate", "parzen", "--checkpoint", "{toy}", "--validation", "0"], ">= 1"),
+    (["evaluate", "parzen", "--checkpoint", "{toy}", "--data-dir", "nowhere"], "nowhere does not exist"),
     (["figure", "saturation", "--out", "no/such/dir/f.png"], "does not exist"),
-])
-def test_bad_invocations_exit_2_with_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    (["figure", "1", "--out", "no/such/dir/f.png"], "the directory no/such/dir does not exist"),  # not after a run
+    (["figure", "2", "--out", "f.png"], "figure 2 needs --checkpoint"),
+    (["figure", "1", "--checkpoint", "{toy}"], "figure 1 takes no --checkpoint"),
+    (["figure", "3", "--checkpoint", "{toy}", "--out", "f.png"], "figure 3 needs an image generator"),
+    (["figure", "4"], "invalid choice"),
+    (["gradcheck", "--seed", "x"], "expected a whole number, got 'x'"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_COMMAND_LINES, ids=[" ".join(argv) for argv, _ in BAD_COMMAND_LINES])
+def test_bad_command_lines_exit_2_with_their_message_before_any_work(argv, message, capsys, tmp_path, monkeypatch,
+                                                                      trained_run):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("not a directory")
+    argv = [word.format(toy=trained_run / "checkpoint.npz", run=trained_run) for word in argv]
     try:
         code = main(argv)
     except SystemExit as exit_info:  # argparse's own errors
@@ -128,11 +180,10 @@ def test_bad_invocations_exit_2_with_one_line(argv, message, capsys, tmp_path, m
     assert code == 2
     assert message in err
     assert "Traceback" not in err
-
-
-def test_epochs_on_a_toy_preset_is_refused(capsys, tmp_path):
-    assert main(["train", "--epochs", "2", "--out", str(tmp_path / "r")]) == 2
-    assert "--iterations" in capsys.readouterr().err
+    if not err.startswith("usage:"):  # our own checks: exactly one line
+        assert err.startswith("npgan: error: ") and len(err.strip().splitlines()) == 1, err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["afile"]  # nothing created: no runs/, no output
+    assert not (trained_run / ".lock").exists()
 
 
 @pytest.mark.parametrize("argv, missing", [([], "COMMAND"), (["evaluate"], "METRIC")])
@@ -141,3 +192,201 @@ def test_a_missing_command_names_what_is_missing(argv, missing, capsys):
         main(argv)
     assert exit_info.value.code == 2
     assert missing in capsys.readouterr().err
+
+
+# -- the lock of a run directory -------------------------------------------------------------------
+
+@pytest.fixture
+def other_process():
+    """A live process that is not this one (its PID is what a lock names)."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def write_lock(directory, **owner):
+    from npgan.runlock import _process_start
+
+    directory.mkdir(exist_ok=True)
+    pid = owner.get("pid")
+    owner = {"host": socket.gethostname(), "process_start": _process_start(pid) if pid else None,
+             "started": "2026-01-01 00:00:00", "token": "theirs", **owner}
+    (directory / ".lock").write_text(json.dumps(owner))
+
+
+def test_a_run_directory_in_use_is_refused_naming_the_process(tmp_path, capsys, other_process):
+    out = tmp_path / "run"
+    write_lock(out, pid=other_process.pid)
+    assert main(["train", *TINY, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"in use by another npgan train (process {other_process.pid} on {socket.gethostname()}" in err
+    assert f"kill {other_process.pid}" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]  # untouched, the lock still theirs
+    assert json.loads((out / ".lock").read_text())["token"] == "theirs"
+    assert main(["train", "--resume", "--out", str(out), "--no-progress"]) == 2  # --resume too
+    assert f"process {other_process.pid}" in capsys.readouterr().err
+
+
+def test_the_lock_of_a_dead_process_is_taken_over_with_a_note(tmp_path, capsys, other_process):
+    out = tmp_path / "run"
+    other_process.kill()
+    other_process.wait()
+    write_lock(out, pid=other_process.pid)
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"note: took over the lock of process {other_process.pid}" in err
+    assert not (out / ".lock").exists()  # released at the end
+
+
+def test_a_reused_pid_is_not_mistaken_for_the_owner(tmp_path, capsys, other_process):
+    out = tmp_path / "run"
+    write_lock(out, pid=other_process.pid, process_start=1)  # the PID now runs another process
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    assert "took over the lock" in capsys.readouterr().err
+
+
+def test_a_lock_from_another_host_or_unreadable_is_never_taken_over(tmp_path, capsys, monkeypatch):
+    import npgan.runlock
+
+    out = tmp_path / "run"
+    write_lock(out, pid=12345, host="elsewhere")
+    assert main(["train", *TINY, "--out", str(out)]) == 2
+    assert f"it runs on another host; if it is no longer running, delete {out / '.lock'}" in capsys.readouterr().err
+    monkeypatch.setattr(npgan.runlock, "_UNREADABLE_RETRIES", 2)
+    (out / ".lock").write_text("")
+    assert main(["train", *TINY, "--out", str(out)]) == 2
+    assert "is not a readable npgan lock; if no npgan train is running" in capsys.readouterr().err
+
+
+def test_the_lock_is_exclusive_and_a_directory_it_made_is_removed_when_unused(tmp_path):
+    from npgan.runlock import RunLock, RunLocked
+
+    out = tmp_path / "new"
+    first = RunLock(str(out))
+    assert first.acquire() is None
+    with pytest.raises(RunLocked, match=f"process {os.getpid()}"):
+        RunLock(str(out)).acquire()
+    first.release()
+    assert not out.exists()  # created for the lock, nothing written: removed
+    with RunLock(str(out)):
+        (out / "config.json").write_text("{}")
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
+def test_the_lock_is_released_and_the_handlers_restored_on_every_way_out(tmp_path, capsys, monkeypatch):
+    """Success, divergence, a failing write, an interruption, a second signal: afterwards no
+    .lock, and SIGINT/SIGTERM have the handlers they had before (ours only while training)."""
+    import npgan.train
+
+    real_train_run = npgan.train.train_run
+    during = []
+    action = {}
+
+    def watched_train_run(trainer, out, **options):
+        during.append({number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)})
+        assert os.path.exists(os.path.join(out, ".lock"))
+
+        def progress(done, values):
+            if done == 7 and action.get("signals"):
+                for number in action["signals"]:
+                    os.kill(os.getpid(), number)
+        return real_train_run(trainer, out, **{**options, "progress": progress})
+
+    monkeypatch.setattr(npgan.train, "train_run", watched_train_run)
+
+    def sentinel(number, frame):
+        raise AssertionError("the previous handler ran")
+
+    before = {number: signal.signal(number, sentinel) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        cases = [
+            ([], 0, "done"),
+            (["--learning-rate", "1e300"], 1, "training diverged: parameter D.0.W became inf at iteration 1"),
+            (["--signals", signal.SIGINT], 130, "SIGINT: stopped after iteration 7 of 30"),
+            (["--signals", signal.SIGTERM, signal.SIGTERM], 143, "a second SIGTERM: stopped at once"),
+        ]
+        for index, (options, code, message) in enumerate(cases):
+            action["signals"] = options[1:] if options[:1] == ["--signals"] else None
+            argv = ["train", *TINY, "--out", str(tmp_path / str(index)), *(options if not action["signals"] else [])]
+            assert main(argv) == code, capsys.readouterr().err
+            captured = capsys.readouterr()
+            assert message in captured.out + captured.err
+            assert not (tmp_path / str(index) / ".lock").exists()
+            assert signal.getsignal(signal.SIGINT) is sentinel and signal.getsignal(signal.SIGTERM) is sentinel
+        assert all(handler is not sentinel for handlers in during for handler in handlers.values())
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+
+def test_a_write_that_fails_during_training_exits_1_and_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+    """A full disk at the second checkpoint: exit 1 with one line, the first checkpoint intact,
+    no temporary file, the lock released; the printed resume command continues the run."""
+    import npgan.checkpoint
+    import npgan.models
+
+    monkeypatch.setitem(npgan.models.PRESETS["ring8"], "checkpoint_every", 10)
+    real_savez = npgan.checkpoint.np.savez
+    saves = []
+
+    def savez_that_fills_the_disk(handle, **entries):
+        saves.append(1)
+        if len(saves) == 2:
+            handle.write(b"PK\x03\x04 part of a zip")
+            raise OSError(28, "No space left on device")
+        real_savez(handle, **entries)
+
+    monkeypatch.setattr(npgan.checkpoint.np, "savez", savez_that_fills_the_disk)
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("npgan: error: training stopped: cannot write into") and "No space left on device" in err
+    assert f"Resume with: npgan train --resume --out {out}" in err
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "config.json", "metrics.jsonl", "samples.png"]
+    assert load_checkpoint(out / "checkpoint.npz").state["iteration"] == 10
+    monkeypatch.setattr(npgan.checkpoint.np, "savez", real_savez)
+    assert main(["train", "--resume", "--out", str(out), "--no-progress"]) == 0
+    assert load_checkpoint(out / "checkpoint.npz").state["iteration"] == 30
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered", "ignore:invalid value encountered")
+@pytest.mark.parametrize("learning_rate, quantity", [("1e300", "parameter D.0.W became inf at iteration 1 (the D step)"),
+                                                     ("1e30", "the G loss became nan at iteration 1")])
+def test_an_absurd_learning_rate_exits_1_naming_the_quantity_and_the_hint(tmp_path, capsys, learning_rate, quantity):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--optimizer", "momentum", "--learning-rate", learning_rate, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "RuntimeWarning" not in err
+    line = err.strip().splitlines()[-1]
+    assert line == (f"npgan: training diverged: {quantity}; no checkpoint had been written yet. Start again with "
+                    f"a lower --learning-rate (this run: {float(learning_rate):g}).")
+    assert not (out / "checkpoint.npz").exists() and not (out / ".lock").exists()
+
+
+def test_divergence_after_a_checkpoint_keeps_it_and_says_so(tmp_path, capsys, monkeypatch):
+    """A gradient poisoned at iteration 25: exit 1 naming it; the checkpoint of iteration 20 is kept."""
+    import npgan.gan
+    import npgan.models
+
+    monkeypatch.setitem(npgan.models.PRESETS["ring8"], "checkpoint_every", 10)
+    real = npgan.gan.GAN.discriminator_gradients
+    calls = []
+
+    def poisoned(self, *args, **kwargs):
+        result = real(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 25:
+            self.discriminator.grads["0.b"][3] = np.nan
+        return result
+
+    monkeypatch.setattr(npgan.gan.GAN, "discriminator_gradients", poisoned)
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert ("training diverged: the gradient of D.0.b became NaN at iteration 25 (the D step; it changed no "
+            f"parameter); the last good checkpoint is kept in {out / 'checkpoint.npz'}") in err
+    kept = load_checkpoint(out / "checkpoint.npz")
+    assert kept.state["iteration"] == 20
+    assert all(np.isfinite(value).all() for value in kept.arrays.values() if value.dtype.kind == "f")
