@@ -1,5 +1,6 @@
 """Algorithm 1: step counts, update orders, seeding, resume, learning, divergence."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from npgan.checkpoint import load_checkpoint
 from npgan.data.toy import GAUSS1D, RING8
 from npgan.models import preset_config
-from npgan.train import Trainer, TrainingDiverged, gan_from_checkpoint, generate, train_run
+from npgan.train import Trainer, TrainingDiverged, TrainingInterrupted, gan_from_checkpoint, generate, train_run
 
 
 def small_config(preset="ring8", **overrides):
@@ -153,3 +154,99 @@ def test_monitoring_is_stable_for_saturated_logits():
         values = step_metrics(StepResult(1.0, logits, logits), StepResult(0.5, None, logits))
     assert values["mean_d_real"] == values["mean_d_fake"] == 0.5
     assert values["false_negatives"] == values["false_positives"] == 0.5
+
+
+# -- divergence names what went wrong; a stop request; metrics after a crash --------------------
+
+def poison_loss(trainer, monkeypatch):
+    real = trainer.gan.discriminator_gradients
+
+    def with_nan_loss(*args, **kwargs):
+        result = real(*args, **kwargs)
+        return dataclasses.replace(result, loss=np.float32(np.nan)) if trainer.iteration == 3 else result
+
+    monkeypatch.setattr(trainer.gan, "discriminator_gradients", with_nan_loss)
+
+
+def poison_gradient(trainer, monkeypatch):
+    real = trainer.gan.generator_gradients
+
+    def with_inf_gradient(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if trainer.iteration == 3:
+            trainer.gan.generator.grads["2.W"][0, 0] = np.inf
+        return result
+
+    monkeypatch.setattr(trainer.gan, "generator_gradients", with_inf_gradient)
+
+
+def poison_parameter(trainer, monkeypatch):
+    real = trainer.optimizer_g.step
+
+    def step_to_nan(grads):
+        real(grads)
+        if trainer.iteration == 3:
+            trainer.gan.generator.params["0.b"][1] = np.nan
+
+    monkeypatch.setattr(trainer.optimizer_g, "step", step_to_nan)
+
+
+@pytest.mark.parametrize("poison, quantity, message", [
+    (poison_loss, "the D loss", "the D loss became nan at iteration 4"),
+    (poison_gradient, "the gradient of G.2.W", "the gradient of G.2.W became inf at iteration 4 (the G step; it "
+                                               "changed no parameter)"),
+    (poison_parameter, "parameter G.0.b", "parameter G.0.b became NaN at iteration 4 (the G step)"),
+])
+def test_divergence_names_the_quantity_and_the_iteration(tmp_path, monkeypatch, poison, quantity, message):
+    trainer = Trainer(small_config(checkpoint_every=2), RING8)
+    poison(trainer, monkeypatch)
+    with pytest.raises(TrainingDiverged) as caught:
+        train_run(trainer, tmp_path)
+    assert str(caught.value) == message
+    assert caught.value.quantity == quantity and caught.value.iteration == 4
+    assert load_checkpoint(tmp_path / "checkpoint.npz").state["iteration"] == 2  # the last good one
+
+
+def test_a_stop_request_checkpoints_mid_epoch_and_the_resume_is_bit_identical(tmp_path):
+    from tests.test_paper_mnist import tiny_config, tiny_images
+
+    data = tiny_images()
+    config = tiny_config(iterations=12)  # epochs of 6 iterations, checkpoints and logs at their ends
+    straight = Trainer(config, data)
+    train_run(straight, tmp_path / "straight")
+    first = Trainer(config, data)
+    with pytest.raises(TrainingInterrupted) as caught:
+        train_run(first, tmp_path / "stopped", stop_requested=lambda: first.iteration == 9)
+    assert caught.value.iteration == 9
+    assert load_checkpoint(tmp_path / "stopped" / "checkpoint.npz").state["iteration"] == 9
+    assert [json.loads(line)["iteration"] for line in open(tmp_path / "stopped" / "metrics.jsonl")] == [6]
+    resumed = Trainer.from_checkpoint(load_checkpoint(tmp_path / "stopped" / "checkpoint.npz"), data)
+    train_run(resumed, tmp_path / "stopped")
+    for name, value in straight.gan.params.items():
+        np.testing.assert_array_equal(resumed.gan.params[name], value, err_msg=name)
+
+    def records(out):
+        return [{k: v for k, v in json.loads(line).items() if k not in ("elapsed_seconds", "peak_rss_mb")}
+                for line in open(out / "metrics.jsonl")]
+
+    assert records(tmp_path / "stopped") == records(tmp_path / "straight")
+
+
+def test_no_stop_on_the_last_iteration(tmp_path):
+    trainer = Trainer(small_config(iterations=5), RING8)
+    train_run(trainer, tmp_path, stop_requested=lambda: trainer.iteration == 5)  # during the last: it completes
+    assert load_checkpoint(tmp_path / "checkpoint.npz").state["iteration"] == 5
+
+
+def test_a_metrics_line_torn_by_a_crash_is_dropped_and_a_damaged_one_refused(tmp_path):
+    trainer = Trainer(small_config(iterations=20), RING8)
+    train_run(trainer, tmp_path)
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    (tmp_path / "metrics.jsonl").write_text("\n".join(lines) + '\n{"iteration": 30, "objec')  # killed mid-write
+    resumed = Trainer.from_checkpoint(load_checkpoint(tmp_path / "checkpoint.npz"), RING8, iterations=30)
+    train_run(resumed, tmp_path)
+    assert [json.loads(line)["iteration"] for line in open(tmp_path / "metrics.jsonl")] == [10, 20, 30]
+    (tmp_path / "metrics.jsonl").write_text(lines[0] + "\n#garbage\n" + lines[1] + "\n")
+    with pytest.raises(ValueError, match="line 2 is not JSON"):
+        train_run(Trainer.from_checkpoint(load_checkpoint(tmp_path / "checkpoint.npz"), RING8, iterations=40),
+                  tmp_path)
