@@ -136,10 +136,122 @@ def test_a_truncated_gz_is_reported(tmp_path, keep):
         read_idx(path, ndim=1)
 
 
-@pytest.mark.parametrize("size", [0, 2, 4, 7])
-def test_truncation_inside_the_header(tmp_path, size):
-    with pytest.raises(DataError, match=r"truncated"):
-        read_idx(labels_file(tmp_path, raw("t10k-labels-idx1-ubyte.gz")[:size]), ndim=1)
+def idx_bytes(ndim, dims, magic_type=0x08, body=None):
+    """An IDX file: magic 0x0000 <type> <ndim>, the big-endian dimensions, the bytes."""
+    size = int(np.prod(dims))
+    body = bytes(range(256)) * (size // 256) + bytes(range(size % 256)) if body is None else body
+    return bytes([0, 0, magic_type, ndim]) + b"".join(d.to_bytes(4, "big") for d in dims) + body
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("ndim, dims", [(1, (3,)), (3, (2, 28, 28))], ids=["labels", "images"])
+def test_truncation_at_every_header_boundary_and_in_the_body(tmp_path, ndim, dims, compressed):
+    """Every length from 0 (an empty file) to the whole header, and into the body: a DataError
+    saying where the file ends (the magic number, the dimensions, or how much of the body)."""
+    content = idx_bytes(ndim, dims)
+    header = 4 + 4 * ndim
+    path = tmp_path / ("file.gz" if compressed else "file")
+    path.write_bytes(gzip.compress(content) if compressed else content)
+    assert read_idx(str(path), ndim=ndim).shape == dims
+    for length in [*range(header + 1), header + 1, len(content) // 2, len(content) - 1]:
+        path.write_bytes(gzip.compress(content[:length]) if compressed else content[:length])
+        if length < 4:
+            expected = f"the file ends inside the magic number ({length} of 4 bytes): truncated"
+        elif length < header:
+            expected = f"the file ends inside the dimensions ({length - 4} of {4 * ndim} bytes): truncated"
+        else:
+            expected = (f"the header claims {' x '.join(map(str, dims))} items but the file holds only "
+                        f"{length - header} bytes of the {int(np.prod(dims))} bytes that implies: truncated or "
+                        "not an original file")
+        with pytest.raises(DataError) as caught:
+            read_idx(str(path), ndim=ndim)
+        assert str(caught.value) == f"{path.name}: {expected}", length
+
+
+@settings(max_examples=150)
+@given(ndim=st.sampled_from([1, 3]), data=st.data())
+def test_any_header_over_any_body_gives_exactly_that_array_or_a_data_error(tmp_path_factory, ndim, data):
+    """Dimensions up to 2^32 - 1 over up to 100 bytes, cut anywhere: the array the header
+    describes when the bytes match it exactly, a DataError saying what is wrong otherwise."""
+    dims = tuple(data.draw(st.lists(st.integers(0, 3) | st.integers(0, 2**32 - 1), min_size=ndim, max_size=ndim)))
+    body = data.draw(st.binary(max_size=100))
+    content = idx_bytes(ndim, dims, body=body)
+    content = content[:data.draw(st.integers(0, len(content)))]
+    path = tmp_path_factory.mktemp("idx") / "file"
+    path.write_bytes(content)
+    try:
+        array = read_idx(str(path), ndim=ndim)
+    except DataError as error:
+        assert str(error).startswith("file: ") and ("truncated" in str(error) or "more data than" in str(error))
+    else:
+        assert array.shape == dims and array.tobytes() == content[4 + 4 * ndim:]
+
+
+# -- bad data files through the command line: one line, exit 2, before any training -----------------
+
+def gzip_with_a_bad_crc():
+    data = bytearray(gzip.compress(idx_bytes(3, (2, 28, 28))))
+    data[-8] ^= 0xFF  # the CRC-32 in the gzip trailer
+    return bytes(data)
+
+
+BAD_IMAGE_FILES = {
+    # name: (file name in the data directory, its bytes, message fragment)
+    "an empty file": ("train-images-idx3-ubyte", b"", "the file ends inside the magic number (0 of 4 bytes)"),
+    "an empty .gz": ("train-images-idx3-ubyte.gz", b"", "the file ends inside the magic number (0 of 4 bytes)"),
+    "a gzip of nothing": ("train-images-idx3-ubyte.gz", gzip.compress(b""), "ends inside the magic number (0 of 4"),
+    "the end inside the magic number": ("train-images-idx3-ubyte", b"\0\0", "inside the magic number (2 of 4 bytes)"),
+    "the end after the magic number": ("train-images-idx3-ubyte", idx_bytes(3, (2, 28, 28))[:4],
+                                       "the file ends inside the dimensions (0 of 12 bytes)"),
+    "the end inside the dimensions": ("train-images-idx3-ubyte", idx_bytes(3, (2, 28, 28))[:10],
+                                      "the file ends inside the dimensions (6 of 12 bytes)"),
+    "a header and no pixels": ("train-images-idx3-ubyte", idx_bytes(3, (2, 28, 28))[:16],
+                               "claims 2 x 28 x 28 items but the file holds only 0 bytes of the 1568"),
+    "one pixel short": ("train-images-idx3-ubyte.gz", gzip.compress(idx_bytes(3, (2, 28, 28))[:-1]),
+                        "holds only 1567 bytes of the 1568 bytes"),
+    "one byte too many": ("train-images-idx3-ubyte.gz", gzip.compress(idx_bytes(3, (2, 28, 28)) + b"\0"),
+                          "the file holds more data than that implies"),
+    "labels where the images belong": ("train-images-idx3-ubyte.gz", gzip.compress(idx_bytes(1, (5,))),
+                                       "wrong magic number 0x00000801 (expected 0x00000803"),
+    "float pixels (type 0x0d)": ("train-images-idx3-ubyte.gz", gzip.compress(idx_bytes(3, (1, 28, 28), 0x0D)),
+                                 "wrong magic number 0x00000d03"),
+    "not gzip but named .gz": ("train-images-idx3-ubyte.gz", np.random.default_rng(0).bytes(3000),
+                               "cannot be read (Not a gzipped file"),
+    "a gzip stream cut short": ("train-images-idx3-ubyte.gz",
+                                gzip.compress(idx_bytes(3, (20, 28, 28), body=np.random.default_rng(1).bytes(15680)))[:900],
+                                "the gzip stream is truncated or corrupt"),
+    "a gzip with a bad CRC": ("train-images-idx3-ubyte.gz", gzip_with_a_bad_crc(), "cannot be read (CRC check failed"),
+    "a header claiming 2^31 - 1 images": ("train-images-idx3-ubyte.gz",
+                                          gzip.compress(idx_bytes(3, (2**31 - 1, 28, 28), body=bytes(5000))),
+                                          "claims 2147483647 x 28 x 28 items but the file holds only 5000 bytes"),
+    "a valid IDX file of other images": ("train-images-idx3-ubyte.gz", gzip.compress(idx_bytes(3, (2, 28, 28))),
+                                         "SHA-256 of its contents is"),
+    "a directory in the file's place": ("train-images-idx3-ubyte.gz", None,
+                                        "files missing in {directory} (from --data-dir): train-images-idx3-ubyte.gz"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_IMAGE_FILES))
+def test_a_bad_image_file_is_one_line_and_exit_2_through_the_command_line(tmp_path, capsys, clean_environment, case):
+    """No MNIST needed: the images are read first, so the other three files are never opened."""
+    name, content, message = BAD_IMAGE_FILES[case]
+    directory = tmp_path / "data"
+    directory.mkdir()
+    for stem in FILES.values():
+        (directory / (stem + ".gz")).write_bytes(b"never read")
+    (directory / "train-images-idx3-ubyte.gz").unlink()
+    if content is None:
+        (directory / name).mkdir()
+    else:
+        (directory / name).write_bytes(content)
+    out = tmp_path / "run"
+    code = main(["train", "--preset", "paper-mnist", "--data-dir", str(directory), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("npgan: error: ") and len(err.strip().splitlines()) == 1, err
+    assert message.format(directory=directory) in err, err
+    assert "Traceback" not in err
+    assert not out.exists()  # refused before anything was written (the lock's directory removed again)
 
 
 @settings(max_examples=200)
