@@ -176,7 +176,7 @@ def run_train(args):
         config["iterations"] = _iterations(config, args)
         _check_data_dir(config, args.data_dir)
     elif not os.path.isdir(out):
-        raise UsageError(f"nothing to resume: {out} does not exist")
+        raise UsageError(f"nothing to resume: {out} {'is not a directory' if os.path.exists(out) else 'does not exist'}")
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"--out {out} is a file, not a run directory")
 

@@ -276,7 +276,7 @@ BAD_CHECKPOINTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_CHECKPOINTS))
-def test_a_bad_checkpoint_is_one_line_and_exit_2_in_sample_and_evaluate(tmp_path, capsys, case):
+def test_a_bad_checkpoint_is_one_line_and_exit_2_in_sample_evaluate_and_figure(tmp_path, capsys, case):
     from npgan.cli import main
 
     damage, message = BAD_CHECKPOINTS[case]
@@ -284,13 +284,15 @@ def test_a_bad_checkpoint_is_one_line_and_exit_2_in_sample_and_evaluate(tmp_path
     toy_checkpoint(path)
     damage(path)
     for argv in (["sample", "--checkpoint", str(path), "-n", "5", "--out", str(tmp_path / "s.npy")],
-                 ["evaluate", "modes", "--checkpoint", str(path), "--samples", "50"]):
+                 ["evaluate", "modes", "--checkpoint", str(path), "--samples", "50"],
+                 ["evaluate", "parzen", "--checkpoint", str(path)],
+                 ["figure", "3", "--checkpoint", str(path), "--out", str(tmp_path / "f.png")]):
         assert main(argv) == 2, (case, argv)
         err = capsys.readouterr().err
         assert err.startswith("npgan: error: ") and len(err.strip().splitlines()) == 1, err
         assert message in err, err
         assert "Traceback" not in err
-    assert not (tmp_path / "s.npy").exists()
+    assert not (tmp_path / "s.npy").exists() and not (tmp_path / "f.png").exists()
     assert not (tmp_path / "unpickled").exists()  # nothing was ever unpickled
 
 

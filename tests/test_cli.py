@@ -140,6 +140,7 @@ BAD_COMMAND_LINES = [
     (["train", "--data-dir", "."], "--data-dir is for MNIST and Fashion-MNIST; ring8 is generated"),
     (["train", "--out", "afile"], "--out afile is a file, not a run directory"),
     (["train", "--resume", "--out", "nowhere"], "nothing to resume: nowhere does not exist"),
+    (["train", "--resume", "--out", "afile"], "nothing to resume: afile is not a directory"),
     (["train", "--resume", "--out", "{run}", "--batch-size", "99"], "batch_size cannot change"),
     (["train", "--resume", "--out", "{run}", "--preset", "grid25"], "preset cannot change (saved 'ring8', given 'grid25')"),
     (["train", "--resume", "--out", "{run}", "--iterations", "5"], "--resume can only train it further"),
