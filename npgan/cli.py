@@ -201,7 +201,7 @@ def _train_locked(args, out, config, changes):
 
     from npgan.checkpoint import CheckpointError, load_checkpoint
     from npgan.interrupt import SignalStop, StopOnSignals
-    from npgan.train import Trainer, TrainingDiverged, TrainingInterrupted, train_run
+    from npgan.train import RunDirectoryError, Trainer, TrainingDiverged, TrainingInterrupted, train_run
 
     checkpoint_path = os.path.join(out, "checkpoint.npz")
     try:
@@ -253,6 +253,10 @@ def _train_locked(args, out, config, changes):
         print(f"npgan: training diverged: {error}; {kept}. Start again with a lower --learning-rate "
               f"(this run: {trainer.config['learning_rate']:g}).", file=sys.stderr)
         return 1
+    except RunDirectoryError as error:
+        _close(bar)
+        print(f"npgan: error: {error}", file=sys.stderr)
+        return 2
     except OSError as error:  # a full disk, a directory removed under the run
         _close(bar)
         print(f"npgan: error: training stopped: cannot write into {out}: {error.strerror or error}; the last "

@@ -69,6 +69,10 @@ class TrainingDiverged(RuntimeError):
         self.quantity, self.iteration = quantity, iteration
 
 
+class RunDirectoryError(ValueError):
+    """A file of the run directory that a resume needs is damaged (metrics.jsonl)."""
+
+
 class TrainingInterrupted(RuntimeError):
     """train_run stopped early on request (npgan train: SIGINT or SIGTERM), after writing a
     checkpoint at ``iteration`` to ``checkpoint_path``."""
@@ -410,10 +414,10 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
     """
     config = trainer.config
     os.makedirs(out_dir, exist_ok=True)
-    _write_atomically(os.path.join(out_dir, "config.json"), json.dumps(config, indent=1, sort_keys=True))
     metrics_path = os.path.join(out_dir, "metrics.jsonl")
     checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
-    earlier = _truncate_metrics(metrics_path, trainer.iteration)
+    earlier = _truncate_metrics(metrics_path, trainer.iteration)  # first: a damaged file changes nothing
+    _write_atomically(os.path.join(out_dir, "config.json"), json.dumps(config, indent=1, sort_keys=True))
     best_ratio = max((record["sample_diversity"] / record["data_diversity"] for record in earlier
                       if record.get("sample_diversity") is not None), default=0.0)
     data_diversity = diversity(trainer.dataset.sample(DIVERSITY_SAMPLES, np.random.default_rng(DIVERSITY_SEED)))
@@ -571,12 +575,13 @@ def _truncate_metrics(path, iteration):
     for number, line in enumerate(lines, start=1):
         try:
             record = json.loads(line)
-        except ValueError:
+            done = record["iteration"]
+        except (ValueError, KeyError, TypeError):
             if number == len(lines):
                 break
-            raise ValueError(f"{path}: line {number} is not JSON; the file is damaged (move it away to "
-                             "resume without the earlier metrics)") from None
-        if record["iteration"] <= iteration:
+            raise RunDirectoryError(f"{path}: line {number} is not a metrics record; the file is damaged (move "
+                                    "it away to resume without the earlier metrics)") from None
+        if done <= iteration:
             kept.append(record)
     _write_atomically(path, "".join(json.dumps(record) + "\n" for record in kept))
     return kept

@@ -322,6 +322,18 @@ def test_the_lock_is_released_and_the_handlers_restored_on_every_way_out(tmp_pat
             signal.signal(number, handler)
 
 
+def test_a_damaged_metrics_file_refuses_the_resume_in_one_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    (out / "metrics.jsonl").write_text('{"iteration": 30}\n[]\n{"iteration": 30}\n')
+    assert main(["train", "--resume", "--out", str(out), "--iterations", "40", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"npgan: error: {out / 'metrics.jsonl'}: line 2 is not a metrics record; the file is damaged "
+                       "(move it away to resume without the earlier metrics)")
+    assert not (out / ".lock").exists()
+    assert json.loads((out / "config.json").read_text())["iterations"] == 30  # untouched
+
+
 def test_a_write_that_fails_during_training_exits_1_and_keeps_the_last_checkpoint(tmp_path, capsys, monkeypatch):
     """A full disk at the second checkpoint: exit 1 with one line, the first checkpoint intact,
     no temporary file, the lock released; the printed resume command continues the run."""

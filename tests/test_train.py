@@ -9,7 +9,15 @@ import pytest
 from npgan.checkpoint import load_checkpoint
 from npgan.data.toy import GAUSS1D, RING8
 from npgan.models import preset_config
-from npgan.train import Trainer, TrainingDiverged, TrainingInterrupted, gan_from_checkpoint, generate, train_run
+from npgan.train import (
+    RunDirectoryError,
+    Trainer,
+    TrainingDiverged,
+    TrainingInterrupted,
+    gan_from_checkpoint,
+    generate,
+    train_run,
+)
 
 
 def small_config(preset="ring8", **overrides):
@@ -247,6 +255,6 @@ def test_a_metrics_line_torn_by_a_crash_is_dropped_and_a_damaged_one_refused(tmp
     train_run(resumed, tmp_path)
     assert [json.loads(line)["iteration"] for line in open(tmp_path / "metrics.jsonl")] == [10, 20, 30]
     (tmp_path / "metrics.jsonl").write_text(lines[0] + "\n#garbage\n" + lines[1] + "\n")
-    with pytest.raises(ValueError, match="line 2 is not JSON"):
+    with pytest.raises(RunDirectoryError, match="line 2 is not a metrics record"):
         train_run(Trainer.from_checkpoint(load_checkpoint(tmp_path / "checkpoint.npz"), RING8, iterations=40),
                   tmp_path)
