@@ -22,6 +22,10 @@ D's gradient and G's gradient both come from the same D pass on [x; G(z)]
 
 Parameters are named "G.<name>" and "D.<name>" ("D.0.W"), the names used by
 the optimizer, checkpoints and gradient checks.
+
+divergence: "gan" (the paper's losses, losses.py) or another row of the f-GAN table
+(npgan/divergences.py): D is then the critic, its output V, and its loss is -F =
+-(mean g_f(V_real) - mean f*(g_f(V_fake))); G's loss is generator_objective's.
 """
 
 from dataclasses import dataclass
@@ -29,15 +33,31 @@ from typing import Optional
 
 import numpy as np
 
+from npgan.divergences import generator_objective, get_divergence, variational_objective
 from npgan.losses import discriminator_loss, generator_loss
 
 
 class GAN:
     """G: noise (m, noise_dim) -> samples (m, data_dim); D: samples -> logits (m, 1)."""
 
-    def __init__(self, generator, discriminator):
+    def __init__(self, generator, discriminator, divergence="gan"):
         self.generator = generator
         self.discriminator = discriminator
+        get_divergence(divergence)  # a ValueError names the valid ones
+        self.divergence = divergence
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        """L_D (or, for an f-divergence, -F) and its gradients with respect to D's outputs."""
+        if self.divergence == "gan":
+            return discriminator_loss(real_logits, fake_logits)
+        value, grad_real, grad_fake = variational_objective(self.divergence, real_logits, fake_logits)
+        return -value, -grad_real, -grad_fake
+
+    def generator_loss(self, fake_logits, kind):
+        """L_G of this GAN's divergence and its gradient with respect to D's outputs on G(z)."""
+        if self.divergence == "gan":
+            return generator_loss(fake_logits, kind)
+        return generator_objective(self.divergence, fake_logits, kind)
 
     @property
     def params(self):
@@ -80,7 +100,7 @@ class GAN:
         _check_same_width(x_real, x_fake)
         logits = self.discriminator.forward(np.concatenate([x_real, x_fake]))
         real_logits, fake_logits = logits[: len(x_real)], logits[len(x_real):]
-        value, grad_real, grad_fake = discriminator_loss(real_logits, fake_logits)
+        value, grad_real, grad_fake = self.discriminator_loss(real_logits, fake_logits)
         self.discriminator.zero_grad()
         self.discriminator.backward(loss_scale * np.concatenate([grad_real, grad_fake]))
         return StepResult(value, real_logits, fake_logits)
@@ -92,7 +112,7 @@ class GAN:
         """
         x_fake = self.generator.forward(z)
         fake_logits = self.discriminator.forward(x_fake)
-        value, grad_fake = generator_loss(fake_logits, kind)
+        value, grad_fake = self.generator_loss(fake_logits, kind)
         self.generator.zero_grad()
         self.generator.backward(self.discriminator.backward(grad_fake))
         self.discriminator.zero_grad()  # this pass must not move D
@@ -107,13 +127,13 @@ class GAN:
         real_logits, fake_logits = logits[:m], logits[m:]
 
         # G's gradient first, through the pass, then D's grads from it are discarded.
-        g_value, g_grad_fake = generator_loss(fake_logits, kind)
+        g_value, g_grad_fake = self.generator_loss(fake_logits, kind)
         upstream = np.concatenate([np.zeros_like(real_logits), g_grad_fake])
         self.generator.zero_grad()
         self.generator.backward(self.discriminator.backward(upstream)[m:])
 
         # D's gradient from the same pass (the same activations and dropout masks).
-        d_value, grad_real, grad_fake = discriminator_loss(real_logits, fake_logits)
+        d_value, grad_real, grad_fake = self.discriminator_loss(real_logits, fake_logits)
         self.discriminator.zero_grad()
         self.discriminator.backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]))
         return StepResult(d_value, real_logits, fake_logits), StepResult(g_value, None, fake_logits)

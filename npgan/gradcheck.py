@@ -201,7 +201,7 @@ def check_discriminator_step(gan, x_real, z, *, update_order="sequential", thres
     def loss():
         x_fake, g_kinks = network_output(reference.generator, z)
         logits, d_kinks = network_output(reference.discriminator, np.concatenate([x_real, x_fake]))
-        return discriminator_loss(logits[:m], logits[m:])[0], g_kinks + d_kinks
+        return reference.discriminator_loss(logits[:m], logits[m:])[0], g_kinks + d_kinks
 
     return _compare_parameters(f"{update_order} D step", "D", reference.discriminator, loss, analytic, threshold)
 
@@ -223,7 +223,7 @@ def check_generator_step(gan, x_real, z, *, kind="non-saturating", update_order=
             logits = logits[m:]
         else:
             logits, d_kinks = network_output(reference.discriminator, x_fake)
-        return generator_loss(logits, kind)[0], g_kinks + d_kinks
+        return reference.generator_loss(logits, kind)[0], g_kinks + d_kinks
 
     return _compare_parameters(f"{update_order} G step [{kind}]", "G", reference.generator, loss, analytic,
                                threshold)

@@ -28,6 +28,7 @@ import numpy as np
 
 from npgan.data.mnist import IMAGE_DATASETS, TRAIN_SIZE
 from npgan.data.toy import TOY_DISTRIBUTIONS
+from npgan.divergences import DIVERGENCE_NAMES
 from npgan.gan import GAN
 from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential, Sigmoid
 from npgan.losses import GENERATOR_LOSSES
@@ -62,6 +63,7 @@ _TOY_DEFAULTS = {
     "momentum_saturate_epoch": 250,
     "adam_beta1": 0.5,
     "discriminator_loss_scale": 1.0,
+    "divergence": "gan",
     "iterations_per_epoch": None,
     "log_every": 250,
     "checkpoint_every": 2500,
@@ -75,6 +77,12 @@ PRESETS = {
                 "generator_hidden": [], "discriminator_kind": "maxout", "discriminator_pieces": 5,
                 "discriminator_hidden": [32, 32], "k_discriminator_steps": 3, "learning_rate": 5e-3,
                 "iterations": 1500, "batch_size": 128, "log_every": 100, "checkpoint_every": 500},
+    # Two modes at -+2 (std 0.5), where the f-divergences differ (npgan figure divergences).
+    # G needs hidden layers to put its mass in two places; D as for gauss1d.
+    "bimodal1d": {**_TOY_DEFAULTS, "dataset": "bimodal1d", "noise": "normal", "noise_dim": 1,
+                  "generator_hidden": [32, 32], "discriminator_kind": "maxout", "discriminator_pieces": 5,
+                  "discriminator_hidden": [32, 32], "k_discriminator_steps": 3, "learning_rate": 1e-3,
+                  "iterations": 3000, "batch_size": 128, "log_every": 250, "checkpoint_every": 1000},
     # Dropout in D (keep 0.5 before the second hidden layer and the output, the paper's
     # regulariser) was what mattered for mode coverage: without it 5-7 of 8 modes for every
     # learning rate, batch size, k, noise width and D (ReLU or maxout) tried; with it 8 of 8
@@ -118,6 +126,7 @@ PRESETS["paper-mnist"] = {
     "momentum_saturate_epoch": 250,
     "adam_beta1": 0.5,                       # unused by momentum
     "discriminator_loss_scale": 0.5,
+    "divergence": "gan",
     "iterations_per_epoch": 500,             # 50,000 training images / 100
     "iterations": 500 * PAPER_MNIST_EPOCHS,
     "log_every": 500,                        # one metrics line per epoch
@@ -152,8 +161,16 @@ def preset_config(name, **overrides):
     return validate_config(config)
 
 
+# Keys added after checkpoints were first written, with the value that reproduces the older
+# behaviour: a configuration without them (an older run's config.json) gets these.
+ADDED_KEYS = {"generator_output_bias": "zeros", "divergence": "gan"}
+
+
 def validate_config(config):
     """Check every hyperparameter's type and range; return the config or raise ValueError."""
+    for key, value in ADDED_KEYS.items():
+        config.setdefault(key, value)
+    _choice(config, "divergence", DIVERGENCE_NAMES)
     _choice(config, "generator_loss", GENERATOR_LOSSES)
     _choice(config, "update_order", UPDATE_ORDERS)
     _choice(config, "optimizer", OPTIMIZERS)
@@ -229,7 +246,7 @@ def build_gan(config, data_dim, *, rng, dropout_rng, dtype=np.float32, output_bi
     if keep_probs[-1] < 1.0:
         discriminator_layers.append(Dropout(keep_probs[-1], rng=dropout_rng))
     discriminator_layers.append(Linear(widths[-1], 1, rng=rng, dtype=dtype, init_scale=scale))
-    return GAN(Sequential(*generator_layers), Sequential(*discriminator_layers))
+    return GAN(Sequential(*generator_layers), Sequential(*discriminator_layers), divergence=config["divergence"])
 
 
 def _choice(config, key, valid):

@@ -168,3 +168,36 @@ def test_bad_input_is_refused():
         divergence_on_grid("kl", P, np.zeros_like(P), DX)
     with pytest.raises(ValueError, match="non-saturating"):
         generator_objective("kl", np.array([0.0]), "other")
+
+
+@pytest.mark.parametrize("name", ["kl", "reverse-kl", "js"])
+def test_whole_d_and_g_steps_check_under_another_divergence(name):
+    """The trainer's own gradient code (npgan.gan) with an f-divergence's objective, checked
+    end to end like the GAN's: one D pass on [x; G(z)], G through D with its dropout masks."""
+    from npgan.gradcheck import check_discriminator_step, check_generator_step, small_gan
+
+    rng = np.random.default_rng(5)
+    gan = small_gan(rng)
+    gan.divergence = name
+    x_real = rng.uniform(0.05, 0.95, size=(6, 6))
+    z = rng.uniform(-np.sqrt(3), np.sqrt(3), size=(6, 4))
+    results = []
+    for order in ("sequential", "simultaneous"):
+        results += check_discriminator_step(gan, x_real, z, update_order=order)
+        for kind in ("minimax", "non-saturating"):
+            results += check_generator_step(gan, x_real, z, kind=kind, update_order=order)
+    assert all(result.ok for result in results), [r for r in results if not r.ok]
+
+
+def test_a_configuration_without_the_divergence_key_is_the_gan():
+    """config.json of a run made before divergences existed still loads, as the GAN."""
+    from npgan.models import build_gan, preset_config, validate_config
+
+    config = preset_config("ring8")
+    del config["divergence"]
+    assert validate_config(config)["divergence"] == "gan"
+    gan = build_gan(preset_config("ring8", divergence="reverse-kl"), 2, rng=np.random.default_rng(0),
+                    dropout_rng=np.random.default_rng(1))
+    assert gan.divergence == "reverse-kl"
+    with pytest.raises(ValueError, match="divergence must be one of"):
+        preset_config("ring8", divergence="chi")

@@ -36,8 +36,9 @@ def nearest_mode(samples, centres):
 # -- the distributions ---------------------------------------------------------------
 
 
-def test_registry_holds_the_three_toys_with_the_specified_values():
-    assert set(TOY_DISTRIBUTIONS) == {"gauss1d", "ring8", "grid25"}
+def test_registry_holds_the_toys_with_the_specified_values():
+    assert set(TOY_DISTRIBUTIONS) == {"gauss1d", "ring8", "grid25", "bimodal1d"}
+    assert get_toy("bimodal1d").centres.tolist() == [[-2.0], [2.0]] and get_toy("bimodal1d").std == 0.5
     assert get_toy("gauss1d") is GAUSS1D
     assert get_toy("ring8") is RING8
     assert get_toy("grid25") is GRID25

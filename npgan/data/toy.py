@@ -1,4 +1,4 @@
-"""Toy target distributions: a 1-D Gaussian and the two VEEGAN mode-coverage mixtures.
+"""Toy target distributions: 1-D Gaussians and the two VEEGAN mode-coverage mixtures.
 
 Each distribution is an equally weighted mixture of K isotropic Gaussians in d
 dimensions, all with the same per-dimension standard deviation s:
@@ -19,6 +19,9 @@ The values are fixed, because results are compared with the VEEGAN table
   here. Samples (n, 2).
 - ``grid25``: 25 Gaussians at {-4, -2, 0, 2, 4}^2, std 0.05 per dimension.
   Samples (n, 2).
+- ``bimodal1d``: two Gaussians at -2 and 2, std 0.5, equal weights: the 1-D target
+  on which f-divergences differ (mode-covering KL against mode-seeking reverse KL,
+  as in the f-GAN paper). Samples (n, 1).
 
 Sampling draws from an explicit ``numpy.random.Generator``, never the global
 NumPy state: first the n mode indices (uniform over the K modes), then the n x d
@@ -42,6 +45,9 @@ RING8_STD = 0.02
 
 GRID25_COORDINATES = (-4.0, -2.0, 0.0, 2.0, 4.0)
 GRID25_STD = 0.05
+
+BIMODAL1D_CENTRES = (-2.0, 2.0)
+BIMODAL1D_STD = 0.5
 
 
 def _require_sample_count(n):
@@ -173,8 +179,9 @@ def grid_centres(coordinates):
 GAUSS1D = ToyDistribution("gauss1d", np.array([[GAUSS1D_MEAN]]), GAUSS1D_STD)
 RING8 = ToyDistribution("ring8", ring_centres(RING8_NUM_MODES, RING8_RADIUS), RING8_STD)
 GRID25 = ToyDistribution("grid25", grid_centres(GRID25_COORDINATES), GRID25_STD)
+BIMODAL1D = ToyDistribution("bimodal1d", np.array(BIMODAL1D_CENTRES).reshape(-1, 1), BIMODAL1D_STD)
 
-TOY_DISTRIBUTIONS = {toy.name: toy for toy in (GAUSS1D, RING8, GRID25)}
+TOY_DISTRIBUTIONS = {toy.name: toy for toy in (GAUSS1D, RING8, GRID25, BIMODAL1D)}
 
 
 def get_toy(name):
