@@ -44,6 +44,7 @@ def main(argv=None):
 
 def build_parser():
     from npgan.data.mnist import IMAGE_DATASETS
+    from npgan.divergences import DIVERGENCE_NAMES
     from npgan.losses import GENERATOR_LOSSES
     from npgan.models import DEFAULT_PRESET, OPTIMIZERS, PRESETS, UPDATE_ORDERS
     from npgan.noise import NOISE_PRIORS
@@ -79,6 +80,8 @@ def build_parser():
                        help="sequential: Algorithm 1; simultaneous: the authors' released code")
     train.add_argument("--optimizer", choices=OPTIMIZERS, help="momentum (the paper's) or adam")
     train.add_argument("--noise", choices=NOISE_PRIORS, help="noise prior p_z")
+    train.add_argument("--divergence", choices=DIVERGENCE_NAMES,
+                       help="the f-divergence D and G play (f-GAN); gan, the default, is the paper's objective")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(run=run_train)
@@ -127,8 +130,9 @@ def build_parser():
         "figure", help="draw a figure of the paper",
         description="1: Figure 1 from a real 1-D run; saturation: the generator gradients of section 3; "
                     "2: samples of a trained image generator beside the nearest training example; "
-                    "3: rows of G(z) along linear interpolations between random z.")
-    figure.add_argument("name", choices=["1", "2", "3", "saturation"])
+                    "3: rows of G(z) along linear interpolations between random z; divergences: G fitted to "
+                    "two modes under each f-divergence (six real runs, a few minutes).")
+    figure.add_argument("name", choices=["1", "2", "3", "saturation", "divergences"])
     figure.add_argument("--out", help="output PNG (default: figure-<name>.png)")
     figure.add_argument("--seed", type=non_negative_int, default=0,
                         help="seed of the run behind Figure 1, of the noise of Figures 2 and 3 (default: 0)")
@@ -163,7 +167,8 @@ def run_train(args):
         "seed": args.seed, "learning_rate": args.learning_rate,
         "k_discriminator_steps": args.k_discriminator_steps, "batch_size": args.batch_size,
         "generator_loss": args.generator_loss, "update_order": args.update_order,
-        "optimizer": args.optimizer, "noise": args.noise, "dataset": args.dataset}.items() if value is not None}
+        "optimizer": args.optimizer, "noise": args.noise, "dataset": args.dataset,
+        "divergence": args.divergence}.items() if value is not None}
     config = None
     if not args.resume:  # everything the options decide is checked before the directory is touched
         if args.dataset is not None and PRESETS[preset]["dataset"] not in IMAGE_DATASETS:
@@ -380,7 +385,7 @@ def run_evaluate_parzen(args):
 
 def run_figure(args):
     from npgan.data.mnist import IMAGE_DATASETS
-    from npgan.figures import figure1, figure2, figure3, saturation_figure
+    from npgan.figures import divergences_figure, figure1, figure2, figure3, saturation_figure
 
     out = args.out or f"figure-{args.name}.png"
     needs_checkpoint = args.name in ("2", "3")
@@ -406,6 +411,11 @@ def run_figure(args):
             figure2(gan, config, dataset.train, out, image_shape=dataset.image_shape, seed=args.seed)
         elif args.name == "3":
             figure3(gan, config, out, seed=args.seed)
+        elif args.name == "divergences":
+            masses = divergences_figure(out, seed=args.seed)
+            for name, mass in masses.items():
+                print(f"{name}: " + ("diverged" if mass is None else
+                                     f"mass within 3 std of -2 / +2: {mass[0]:.3f} / {mass[1]:.3f}"))
         else:
             saturation_figure(out)
     except OSError as error:

@@ -37,6 +37,12 @@ saturation_figure(out_path)
     rejects G's samples confidently (D(G(z)) near 0): the minimax gradient vanishes
     there, the non-saturating one is close to 1. Log-scale y axis, logit-scale x.
 
+divergences_figure(out_path, *, seed=0)
+    G fitted to the two-mode bimodal1d target (modes at -2 and +2, std 0.5) under each
+    f-divergence of npgan.divergences, one panel each, with the mass G puts within 3
+    std of each mode: mode-covering against mode-seeking, from real runs
+    (divergence_runs; per-divergence settings in DIVERGENCE_RUN_SETTINGS).
+
 parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", references=None)
     A Parzen log-likelihood against the epoch, with optional labelled horizontal
     reference lines (Table 1's rows, the real-data reference). What an image run
@@ -92,7 +98,7 @@ import os
 
 import numpy as np
 
-from npgan.data.toy import GAUSS1D, ToyDistribution
+from npgan.data.toy import BIMODAL1D, GAUSS1D, ToyDistribution
 from npgan.evaluate.modes import evaluate_toy
 from npgan.layers import sigmoid
 from npgan.models import preset_config
@@ -416,6 +422,75 @@ def saturation_figure(out_path):
     figure.tight_layout()
     _write_png(figure, out_path)
     return curves
+
+
+# ------------------------------------------------------------------- f-divergences
+
+
+DIVERGENCES_FIGURE_SAMPLES = 5000
+# Per-divergence settings on top of the bimodal1d preset (none so far: one setting for all).
+DIVERGENCE_RUN_SETTINGS = {}
+
+
+def divergence_runs(*, seed=0, names=None, overrides=None):
+    """Train the bimodal1d preset under each f-divergence (names: default all six) and
+    return {name: samples (DIVERGENCES_FIGURE_SAMPLES, 1)}, or None for a run that
+    diverged. overrides: {name: {config key: value}} on top of DIVERGENCE_RUN_SETTINGS."""
+    from npgan.divergences import DIVERGENCE_NAMES
+    from npgan.train import Trainer, TrainingDiverged
+
+    runs = {}
+    for name in names or DIVERGENCE_NAMES:
+        settings = {**DIVERGENCE_RUN_SETTINGS.get(name, {}), **(overrides or {}).get(name, {})}
+        trainer = Trainer(preset_config("bimodal1d", divergence=name, seed=seed, **settings), BIMODAL1D)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                for _ in range(trainer.config["iterations"]):
+                    trainer.train_iteration()
+        except TrainingDiverged:
+            runs[name] = None
+            continue
+        runs[name] = trainer.sample(DIVERGENCES_FIGURE_SAMPLES, np.random.default_rng(seed + 1))
+    return runs
+
+
+def mode_masses(samples, toy=None):
+    """The fraction of ``samples`` within 3 std of each mode centre of ``toy`` (default bimodal1d)."""
+    toy = toy or BIMODAL1D
+    coverage = evaluate_toy(np.asarray(samples, dtype=np.float64), toy)
+    return np.asarray(coverage.per_mode_counts) / coverage.n_samples
+
+
+def divergences_figure(out_path, *, seed=0):
+    """G fitted to the two-mode bimodal1d target under each f-divergence; writes a PNG and
+    returns {name: per-mode masses, or None if the run diverged}.
+
+    One panel per divergence: a histogram of G's samples over the data density, titled
+    with the mass within 3 std of each mode. The f-GAN paper's contrast: KL (and the
+    divergences near it) cover both modes, reverse KL seeks one.
+    """
+    _check_out_path(out_path)
+    runs = divergence_runs(seed=seed)
+    figure, axes = _new_figure(figsize=(12.0, 6.5), nrows=2, ncols=(len(runs) + 1) // 2)
+    grid = np.linspace(-5.0, 5.0, 801)
+    density = np.exp(BIMODAL1D.log_density(grid[:, None]))
+    masses = {}
+    for ax, (name, samples) in zip(axes, runs.items()):
+        ax.plot(grid, density, color="black", linestyle=(0, (1, 2)), linewidth=2, label="data")
+        if samples is None:
+            masses[name] = None
+            ax.set_title(f"{name}: diverged", fontsize=10)
+            continue
+        masses[name] = mode_masses(samples)
+        shown = samples[(samples[:, 0] >= -5) & (samples[:, 0] <= 5), 0]
+        ax.hist(shown, bins=100, range=(-5, 5), density=True, color="tab:blue", alpha=0.5, label="G")
+        ax.set_title(f"{name}: mass at -2 / +2 = {masses[name][0]:.2f} / {masses[name][1]:.2f}", fontsize=10)
+        ax.set_xlim(-5, 5)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(f"G fitted to two modes under each f-divergence (bimodal1d, seed {seed})", fontsize=11)
+    figure.tight_layout()
+    _write_png(figure, out_path)
+    return masses
 
 
 # ------------------------------------------------------------------------ Parzen curve
@@ -781,15 +856,15 @@ def figure3(gan, config, out_path, *, image_shape=(28, 28), rows=5, steps=9, see
 # --------------------------------------------------------------------------- helpers
 
 
-def _new_figure(*, figsize, ncols):
-    """A Figure on its own Agg canvas (no pyplot, no display) and its ncols axes."""
+def _new_figure(*, figsize, ncols, nrows=1):
+    """A Figure on its own Agg canvas (no pyplot, no display) and its nrows * ncols axes, row-major."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=figsize)
     FigureCanvasAgg(figure)
-    axes = figure.subplots(1, ncols, squeeze=False)[0]
-    return figure, list(axes)
+    axes = figure.subplots(nrows, ncols, squeeze=False)
+    return figure, list(axes.ravel())
 
 
 def _check_out_path(out_path):

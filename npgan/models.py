@@ -152,6 +152,7 @@ def preset_config(name, **overrides):
             raise ValueError(f"unknown configuration key {key!r}")
         config[key] = value
     if config["dataset"] in IMAGE_DATASETS and "iterations_per_epoch" not in overrides \
+            and _is_int(config["iterations_per_epoch"]) \
             and _is_int(config["batch_size"]) and 1 <= config["batch_size"] <= TRAIN_SIZE:
         # an epoch is one pass over the 50,000 training images, whatever the minibatch size
         per_epoch = TRAIN_SIZE // config["batch_size"]

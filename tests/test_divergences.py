@@ -201,3 +201,47 @@ def test_a_configuration_without_the_divergence_key_is_the_gan():
     assert gan.divergence == "reverse-kl"
     with pytest.raises(ValueError, match="divergence must be one of"):
         preset_config("ring8", divergence="chi")
+
+
+@pytest.mark.parametrize("name", DIVERGENCE_NAMES)
+def test_each_divergence_trains_gauss1d_from_the_command_line(tmp_path, name, capsys):
+    from npgan.checkpoint import load_checkpoint
+    from npgan.cli import main
+
+    out = tmp_path / name
+    assert main(["train", "--preset", "gauss1d", "--divergence", name, "--iterations", "40", "--out", str(out),
+                 "--learning-rate", "1e-3",
+                 "--no-progress"]) == 0
+    checkpoint = load_checkpoint(out / "checkpoint.npz")
+    assert checkpoint.config["divergence"] == name and checkpoint.state["iteration"] == 40
+    capsys.readouterr()
+    assert main(["train", "--preset", "gauss1d", "--divergence", "gan", "--resume", "--iterations", "50",
+                 "--learning-rate", "1e-3",
+                 "--out", str(out), "--no-progress"]) == (0 if name == "gan" else 2)
+
+
+def test_the_divergences_figure_draws_each_run_and_reports_the_mode_masses(tmp_path, monkeypatch):
+    import npgan.figures
+    from npgan.data.toy import BIMODAL1D
+
+    rng = np.random.default_rng(0)
+    both = BIMODAL1D.sample(1000, rng)
+    one = both[both[:, 0] > 0]
+    monkeypatch.setattr(npgan.figures, "divergence_runs",
+                        lambda seed: {"kl": both, "reverse-kl": one, "pearson": None})
+    masses = npgan.figures.divergences_figure(tmp_path / "divergences.png")
+    assert masses["pearson"] is None
+    assert masses["kl"] == pytest.approx([0.5, 0.5], abs=0.05)
+    assert masses["reverse-kl"][0] == 0 and masses["reverse-kl"][1] > 0.99
+    assert (tmp_path / "divergences.png").stat().st_size > 1000
+
+
+def test_divergence_runs_are_real_short_runs():
+    from npgan.figures import divergence_runs, mode_masses
+
+    runs = divergence_runs(seed=0, names=["gan", "reverse-kl"],
+                           overrides={"gan": {"iterations": 30}, "reverse-kl": {"iterations": 30}})
+    assert set(runs) == {"gan", "reverse-kl"}
+    for samples in runs.values():
+        assert samples.shape == (5000, 1) and np.all(np.isfinite(samples))
+        assert mode_masses(samples).shape == (2,)
