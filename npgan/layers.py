@@ -25,12 +25,19 @@ G's loss back through the same D pass, dropout masks included).
 
 Layers keep the dtype of their parameters: float64 for gradient checks, float32
 for training. An input of another dtype is an error, not a silent cast.
+
+The arithmetic runs through npgan.kernels: NumPy by default, or fused Numba kernels
+(NPGAN_KERNELS=numba). Each formula below is that of npgan/kernels/reference.py. On
+the numba backend a Sequential runs a Linear followed by a ReLU or a Sigmoid as one
+kernel (forward_activation / backward_activation), filling both layers' caches as
+their own forward would, so the contract and the caches stay the same.
 """
 
 import numbers
 
 import numpy as np
 
+from npgan import kernels
 from npgan.init import uniform, zeros
 
 
@@ -182,16 +189,32 @@ class Linear(Layer):
 
     def forward(self, x):
         self._check_input(x, self.in_features)
-        output = x @ self.params["W"] + self.params["b"]
+        output = kernels.affine(x, self.params["W"], self.params["b"])
         self._keep(x=x, output_shape=output.shape)
         return output
 
     def backward(self, grad_out):
         """dW = x^T g,  db = sum_n g,  dx = g W^T."""
         x = self._kept(grad_out)["x"]
-        self.grads["W"] += x.T @ grad_out
-        self.grads["b"] += grad_out.sum(axis=0)
-        return grad_out @ self.params["W"].T
+        return kernels.affine_backward(x, self.params["W"], grad_out, self.grads["W"], self.grads["b"])
+
+    def forward_activation(self, x, activation):
+        """activation(x @ W + b) in one kernel, for a ReLU or Sigmoid ``activation`` that
+        follows this layer; both layers keep what their own forward would."""
+        self._check_input(x, self.in_features)
+        fused = kernels.affine_relu if isinstance(activation, ReLU) else kernels.affine_sigmoid
+        output = fused(x, self.params["W"], self.params["b"])
+        self._keep(x=x, output_shape=output.shape)
+        activation._keep(output=output, output_shape=output.shape)
+        return output
+
+    def backward_activation(self, grad_out, activation):
+        """activation.backward then self.backward in one kernel: dz = g * activation'(z),
+        dW = x^T dz, db = sum_n dz, dx = dz W^T."""
+        output = activation._kept(grad_out)["output"]
+        x = self._kept(grad_out)["x"]
+        fused = kernels.affine_relu_backward if isinstance(activation, ReLU) else kernels.affine_sigmoid_backward
+        return fused(x, self.params["W"], output, grad_out, self.grads["W"], self.grads["b"])
 
     def __repr__(self):
         return f"Linear({self.in_features} -> {self.out_features})"
@@ -202,17 +225,17 @@ class ReLU(Layer):
 
     def forward(self, x):
         self._check_input(x)
-        active = x > 0
-        self._keep(active=active, output_shape=x.shape)
-        return np.where(active, x, x.dtype.type(0))
+        output = kernels.relu(x)
+        self._keep(output=output, output_shape=x.shape)
+        return output
 
     def backward(self, grad_out):
-        """dx = g * [x > 0]  (the derivative at exactly 0 is taken as 0)."""
-        active = self._kept(grad_out)["active"]
-        return np.where(active, grad_out, grad_out.dtype.type(0))
+        """dx = g * [x > 0] = g * [y > 0]  (the derivative at exactly 0 is taken as 0)."""
+        output = self._kept(grad_out)["output"]
+        return kernels.relu_backward(grad_out, output)
 
     def kink_state(self):
-        return None if self._cache is None else self._cache["active"]
+        return None if self._cache is None else self._cache["output"] > 0
 
 
 class Sigmoid(Layer):
@@ -224,14 +247,14 @@ class Sigmoid(Layer):
 
     def forward(self, x):
         self._check_input(x)
-        output = sigmoid(x)
+        output = kernels.sigmoid(x)
         self._keep(output=output, output_shape=x.shape)
         return output
 
     def backward(self, grad_out):
         """dx = g * y (1 - y)."""
         output = self._kept(grad_out)["output"]
-        return grad_out * output * (1 - output)
+        return kernels.sigmoid_backward(grad_out, output)
 
 
 def sigmoid(x):
@@ -264,9 +287,7 @@ class Maxout(Layer):
 
     def forward(self, x):
         self._check_input(x, self.in_features)
-        detectors = (x @ self.params["W"] + self.params["b"]).reshape(len(x), self.units, self.pieces)
-        winners = detectors.argmax(axis=2)
-        output = np.take_along_axis(detectors, winners[:, :, None], axis=2)[:, :, 0]
+        output, winners = kernels.affine_maxout(x, self.params["W"], self.params["b"], self.pieces)
         self._keep(x=x, winners=winners, output_shape=output.shape)
         return output
 
@@ -275,13 +296,8 @@ class Maxout(Layer):
         dz[n, j*pieces + k] = g[n, j] if k = argmax_k z[n, j*pieces + k] else 0;
         then as Linear: dW = x^T dz, db = sum_n dz, dx = dz W^T."""
         cache = self._kept(grad_out)
-        x, winners = cache["x"], cache["winners"]
-        grad_detectors = np.zeros((len(x), self.units, self.pieces), dtype=grad_out.dtype)
-        np.put_along_axis(grad_detectors, winners[:, :, None], grad_out[:, :, None], axis=2)
-        grad_detectors = grad_detectors.reshape(len(x), self.units * self.pieces)
-        self.grads["W"] += x.T @ grad_detectors
-        self.grads["b"] += grad_detectors.sum(axis=0)
-        return grad_detectors @ self.params["W"].T
+        return kernels.maxout_backward(cache["x"], self.params["W"], cache["winners"], grad_out,
+                                       self.grads["W"], self.grads["b"], self.pieces)
 
     def kink_state(self):
         return None if self._cache is None else self._cache["winners"]
@@ -311,6 +327,7 @@ class Dropout(Layer):
 
     def forward(self, x):
         self._check_input(x)
+        output = None
         if not self.training or self.keep_prob == 1.0:
             scaled_mask = None
         elif self._mask_frozen:
@@ -318,11 +335,14 @@ class Dropout(Layer):
             if scaled_mask is None or scaled_mask.shape != x.shape or scaled_mask.dtype != x.dtype:
                 raise ValueError(f"{self}: the frozen mask does not fit an input of shape {x.shape}")
         else:
-            keep = self.rng.random(x.shape) < self.keep_prob
-            scaled_mask = keep.astype(x.dtype) * x.dtype.type(1 / self.keep_prob)
+            # The Generator draws u ~ U[0, 1) (float64, whatever the backend: one random
+            # stream, the same masks on both); m = [u < keep_prob] / keep_prob.
+            output, scaled_mask = kernels.dropout(x, self.rng.random(x.shape), self.keep_prob)
         self._scaled_mask = scaled_mask
         self._keep(scaled_mask=scaled_mask, output_shape=x.shape)
-        return x if scaled_mask is None else x * scaled_mask
+        if output is None:
+            output = x if scaled_mask is None else x * scaled_mask
+        return output
 
     def backward(self, grad_out):
         """dx = g * m / keep_prob, with the mask of the forward pass."""
@@ -377,13 +397,27 @@ class Sequential(Layer):
                 for name, value in layer.grads.items()}
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer.forward(x)
+        index = 0
+        while index < len(self.layers):
+            layer = self.layers[index]
+            if index + 1 < len(self.layers) and _fusable(layer, self.layers[index + 1]):
+                x = layer.forward_activation(x, self.layers[index + 1])
+                index += 2
+            else:
+                x = layer.forward(x)
+                index += 1
         return x
 
     def backward(self, grad_out):
-        for layer in reversed(self.layers):
-            grad_out = layer.backward(grad_out)
+        index = len(self.layers) - 1
+        while index >= 0:
+            layer = self.layers[index]
+            if index >= 1 and _fusable(self.layers[index - 1], layer):
+                grad_out = self.layers[index - 1].backward_activation(grad_out, layer)
+                index -= 2
+            else:
+                grad_out = layer.backward(grad_out)
+                index -= 1
         return grad_out
 
     def predict(self, x):
@@ -418,6 +452,13 @@ class Sequential(Layer):
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential({inner})"
+
+
+def _fusable(layer, following):
+    """A Linear then a ReLU or Sigmoid, exactly those classes (a subclass may change the
+    math), on a backend that fuses them."""
+    return (kernels.fuses_layers() and type(layer) is Linear
+            and (type(following) is ReLU or type(following) is Sigmoid))
 
 
 def walk(layer):

@@ -56,6 +56,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from npgan import kernels
+
 ITERATION_KEY = "iteration"
 EPOCH_KEY = "epoch"
 
@@ -376,10 +378,8 @@ class MomentumSGD(Optimizer):
         scalar = param.dtype.type
         learning_rate = scalar(self.current_learning_rate)
         momentum = scalar(self.current_momentum)
-        velocity = self._slots["velocity"][name]
-        velocity *= momentum
-        velocity -= learning_rate * grad
-        param += velocity
+        # v <- mu v - lr g;  p <- p + v, in place (npgan/kernels/reference.py)
+        kernels.momentum_update(param, self._slots["velocity"][name], grad, learning_rate, momentum)
 
 
 class Adam(Optimizer):

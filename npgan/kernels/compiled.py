@@ -1,0 +1,206 @@
+"""Numba versions of the kernels of reference.py: same names, signatures and results.
+
+What they save over the NumPy reference is the traffic around the matrix products:
+the bias, the activation (or the maxout max and its winner), the activation's
+gradient, the maxout scatter and the bias sum each take one pass over data already in
+cache, with no temporaries (``np.where`` masks, ``reshape``/``take_along_axis`` copies,
+``lr * grad``); dropout thresholds and scales the Generator's uniforms in the same pass
+that applies the mask; the momentum update is one pass over v and p.
+
+The products themselves are ``np.dot`` in nopython mode, which Numba hands to BLAS
+(through SciPy's BLAS bindings), so they run at BLAS speed.
+
+No kernel uses ``fastmath``: every elementwise operation is the reference's own, in the
+same order and the same dtype (no contraction into fused multiply-adds), so apart from
+the products (another BLAS build may sum in another order) and ``exp`` (another libm),
+the two paths agree to the last bit; tests/test_kernels.py checks how closely.
+
+Every kernel is compiled with ``cache=True``: the machine code is kept in
+npgan/kernels/__pycache__ and a later process loads it instead of compiling.
+Arrays must be C-contiguous and of one dtype, float32 or float64 (npgan.kernels sees
+to it and uses the reference otherwise).
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def affine(x, W, b):
+    z = np.dot(x, W)
+    rows, columns = z.shape
+    for n in range(rows):
+        for i in range(columns):
+            z[n, i] = z[n, i] + b[i]
+    return z
+
+
+@njit(cache=True)
+def affine_relu(x, W, b):
+    z = np.dot(x, W)
+    rows, columns = z.shape
+    for n in range(rows):
+        for i in range(columns):
+            value = z[n, i] + b[i]
+            z[n, i] = value if value > 0 else 0
+    return z
+
+
+@njit(cache=True)
+def affine_sigmoid(x, W, b):
+    z = np.dot(x, W)
+    one = np.ones(1, z.dtype)[0]  # a 1 of the arrays' dtype: a literal 1 would widen float32
+    rows, columns = z.shape
+    for n in range(rows):
+        for i in range(columns):
+            value = z[n, i] + b[i]
+            e = np.exp(-np.abs(value))
+            z[n, i] = one / (one + e) if value >= 0 else e / (one + e)
+    return z
+
+
+@njit(cache=True)
+def affine_maxout(x, W, b, pieces):
+    z = np.dot(x, W)
+    rows = z.shape[0]
+    units = z.shape[1] // pieces
+    output = np.empty((rows, units), z.dtype)
+    winners = np.empty((rows, units), np.int64)
+    for n in range(rows):
+        for j in range(units):
+            first = j * pieces
+            best = z[n, first] + b[first]
+            best_piece = 0
+            for k in range(1, pieces):
+                value = z[n, first + k] + b[first + k]
+                # the first maximum wins, and a NaN beats any number (as argmax)
+                if value > best or (value != value and best == best):
+                    best = value
+                    best_piece = k
+            output[n, j] = best
+            winners[n, j] = best_piece
+    return output, winners
+
+
+@njit(cache=True)
+def relu(x):
+    flat = x.reshape(-1)
+    output = np.empty_like(flat)
+    for i in range(flat.size):
+        output[i] = flat[i] if flat[i] > 0 else 0
+    return output.reshape(x.shape)
+
+
+@njit(cache=True)
+def sigmoid(x):
+    flat = x.reshape(-1)
+    output = np.empty_like(flat)
+    one = np.ones(1, x.dtype)[0]
+    for i in range(flat.size):
+        e = np.exp(-np.abs(flat[i]))
+        output[i] = one / (one + e) if flat[i] >= 0 else e / (one + e)
+    return output.reshape(x.shape)
+
+
+@njit(cache=True)
+def relu_backward(grad_y, y):
+    flat_grad, flat_y = grad_y.reshape(-1), y.reshape(-1)
+    output = np.empty_like(flat_grad)
+    for i in range(flat_grad.size):
+        output[i] = flat_grad[i] if flat_y[i] > 0 else 0
+    return output.reshape(grad_y.shape)
+
+
+@njit(cache=True)
+def sigmoid_backward(grad_y, y):
+    flat_grad, flat_y = grad_y.reshape(-1), y.reshape(-1)
+    output = np.empty_like(flat_grad)
+    one = np.ones(1, grad_y.dtype)[0]
+    for i in range(flat_grad.size):
+        output[i] = flat_grad[i] * flat_y[i] * (one - flat_y[i])
+    return output.reshape(grad_y.shape)
+
+
+@njit(cache=True)
+def _products_backward(x, W, grad_z, grad_W, bias_sum, grad_b):
+    """grad_W += x^T dz; grad_b += bias_sum (the column sums of dz); returns dz W^T."""
+    product = np.dot(x.T, grad_z)
+    rows, columns = grad_W.shape
+    for r in range(rows):
+        for c in range(columns):
+            grad_W[r, c] += product[r, c]
+    for c in range(columns):
+        grad_b[c] += bias_sum[c]
+    return np.dot(grad_z, W.T)
+
+
+@njit(cache=True)
+def affine_backward(x, W, grad_z, grad_W, grad_b):
+    rows, columns = grad_z.shape
+    bias_sum = np.zeros(columns, grad_z.dtype)
+    for n in range(rows):  # row by row, as numpy sums axis 0 of a C-ordered array
+        for i in range(columns):
+            bias_sum[i] += grad_z[n, i]
+    return _products_backward(x, W, grad_z, grad_W, bias_sum, grad_b)
+
+
+@njit(cache=True)
+def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b):
+    rows, columns = grad_y.shape
+    grad_z = np.empty_like(grad_y)
+    bias_sum = np.zeros(columns, grad_y.dtype)
+    for n in range(rows):
+        for i in range(columns):
+            g = grad_y[n, i] if y[n, i] > 0 else 0
+            grad_z[n, i] = g
+            bias_sum[i] += g
+    return _products_backward(x, W, grad_z, grad_W, bias_sum, grad_b)
+
+
+@njit(cache=True)
+def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b):
+    rows, columns = grad_y.shape
+    grad_z = np.empty_like(grad_y)
+    bias_sum = np.zeros(columns, grad_y.dtype)
+    one = np.ones(1, grad_y.dtype)[0]
+    for n in range(rows):
+        for i in range(columns):
+            g = grad_y[n, i] * y[n, i] * (one - y[n, i])
+            grad_z[n, i] = g
+            bias_sum[i] += g
+    return _products_backward(x, W, grad_z, grad_W, bias_sum, grad_b)
+
+
+@njit(cache=True)
+def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces):
+    rows, units = grad_y.shape
+    grad_z = np.zeros((rows, units * pieces), grad_y.dtype)
+    bias_sum = np.zeros(units * pieces, grad_y.dtype)
+    for n in range(rows):
+        for j in range(units):
+            column = j * pieces + winners[n, j]
+            grad_z[n, column] = grad_y[n, j]
+            bias_sum[column] += grad_y[n, j]
+    return _products_backward(x, W, grad_z, grad_W, bias_sum, grad_b)
+
+
+@njit(cache=True)
+def dropout(x, uniform, keep_prob):
+    flat, flat_uniform = x.reshape(-1), uniform.reshape(-1)
+    output = np.empty_like(flat)
+    scaled_mask = np.empty_like(flat)
+    scale = np.full(1, 1 / keep_prob, x.dtype)[0]  # 1 / keep_prob rounded to the dtype, as the reference
+    for i in range(flat.size):
+        mask = scale if flat_uniform[i] < keep_prob else 0
+        scaled_mask[i] = mask
+        output[i] = flat[i] * scaled_mask[i]
+    return output.reshape(x.shape), scaled_mask.reshape(x.shape)
+
+
+@njit(cache=True)
+def momentum_update(param, velocity, grad, learning_rate, momentum):
+    flat_param, flat_velocity, flat_grad = param.reshape(-1), velocity.reshape(-1), grad.reshape(-1)
+    for i in range(flat_param.size):
+        step = flat_velocity[i] * momentum - learning_rate * flat_grad[i]
+        flat_velocity[i] = step
+        flat_param[i] += step
