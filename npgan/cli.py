@@ -140,6 +140,29 @@ def build_parser():
     add_data_dir_option(figure)
     figure.set_defaults(run=run_figure)
 
+    sweep = commands.add_parser(
+        "sweep", help="train and evaluate a preset over seeds and a hyperparameter grid, on Dask",
+        description="Runs = the grid's points x the seeds. Each run is an npgan train run directory under "
+                    "--out, then evaluated (mode coverage for toys, the quick Parzen estimate for MNIST). "
+                    "Writes --out/results.csv (one row per run) and --out/summary.md (one row per grid point, "
+                    "mean +- std over seeds). Re-running the same sweep skips the runs already done. Needs "
+                    "Dask: pip install \"npgan[distributed]\".")
+    sweep.add_argument("--preset", required=True, choices=sorted(PRESETS))
+    sweep.add_argument("--seeds", default="0-4", help="seeds: 0-4, 0,2,7 or 0-2,5 (default: 0-4)")
+    sweep.add_argument("--grid", nargs="+", default=[], metavar="KEY=V1,V2",
+                       help="configuration keys and their values, e.g. k_discriminator_steps=1,3 "
+                            "generator_loss=non-saturating,minimax (lists as [128,128])")
+    sweep.add_argument("--iterations", type=positive_int, help="Algorithm 1 iterations per run (default: the preset's)")
+    add_data_dir_option(sweep)
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
+    sweep.add_argument("--workers", type=positive_int,
+                       help="local cluster: single-threaded worker processes (default: one per core)")
+    sweep.add_argument("--out", help="sweep directory (default: runs/sweep-<preset>)")
+    sweep.add_argument("--json", action="store_true", help="print the runs and the summary as a JSON object")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.set_defaults(run=run_sweep)
+
     gradcheck = commands.add_parser(
         "gradcheck", help="check every layer, loss and whole G and D step against finite differences",
         description="Compare every hand-written derivative (each layer, each loss, the D and G steps of "
@@ -381,6 +404,114 @@ def run_evaluate_parzen(args):
               f"{test:>16}  {evaluation.seconds:.1f} s")
     print(f"(sampling G: {sampling_seconds:.1f} s)")
     return 0
+
+
+def run_sweep(args):
+    """Check Dask and every option, plan the runs (each configuration validated), skip the
+    runs already complete, run the rest on the cluster, write results.csv and summary.md."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError('npgan sweep needs Dask distributed: pip install "npgan[distributed]" (from a clone: '
+                         'pip install -e ".[distributed]")') from None
+    from npgan import sweep
+
+    out = args.out or os.path.join("runs", f"sweep-{args.preset}")
+    if args.scheduler is not None and args.workers is not None:
+        raise UsageError("--workers is for the local cluster; with --scheduler the scheduler's workers run the sweep")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out} is a file, not a directory")
+    try:
+        seeds = sweep.parse_seeds(args.seeds)
+        grid = sweep.parse_grid(args.preset, args.grid)
+        runs = sweep.plan_runs(args.preset, seeds, grid, out, iterations=args.iterations, data_dir=args.data_dir)
+        _check_data_dir(runs[0]["config"], args.data_dir)
+        done = {index: sweep.finished_result(run) for index, run in enumerate(runs)}
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    from npgan.data.mnist import IMAGE_DATASETS
+
+    if runs[0]["config"]["dataset"] in IMAGE_DATASETS:
+        try:
+            dataset_for(runs[0]["config"], args.data_dir)  # found (or downloaded) once, before the workers need it
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the sweep directory {out}: {error.strerror or error}") from None
+
+    todo = [run for index, run in enumerate(runs) if done[index] is None]
+    where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else \
+        f"a local cluster of {args.workers or _cores()} single-threaded workers"
+    print(f"sweep {args.preset}: {len(runs)} runs ({len(runs) - len(todo)} already done) into {out} on {where}",
+          file=sys.stderr)
+    started = time.perf_counter()
+    new_results = _sweep_on_cluster(args, todo, sweep) if todo else []
+    results = [done[index] for index in range(len(runs))]
+    fresh = iter(new_results)
+    results = [result if result is not None else next(fresh) for result in results]
+
+    words = ["npgan", "sweep", "--preset", args.preset, "--seeds", args.seeds,
+             *(["--grid", *args.grid] if args.grid else []),
+             *(["--iterations", str(args.iterations)] if args.iterations else []), "--out", out]
+    command = " ".join(shlex.quote(word) for word in words)
+    summary = sweep.summarise(runs, results)
+    sweep.write_results_csv(os.path.join(out, "results.csv"), runs, results)
+    markdown = sweep.summary_markdown(args.preset, runs, summary, command=command)
+    with open(os.path.join(out, "summary.md"), "w") as handle:
+        handle.write(markdown)
+    failed = [result for result in results if result["status"] != "ok"]
+    for result in failed:
+        print(f"npgan: run {result['name']} {result['status']}: {result['message']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"out": out, "runs": results, "summary": summary, "seconds": time.perf_counter() - started}))
+    else:
+        print(markdown)
+        print(f"{len(runs) - len(failed)} of {len(runs)} runs ok ({len(todo)} run now, "
+              f"{time.perf_counter() - started:.1f} s): {os.path.join(out, 'results.csv')}, "
+              f"{os.path.join(out, 'summary.md')}")
+    return 1 if failed else 0
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _sweep_on_cluster(args, runs, sweep):
+    """The runs on a local cluster or on --scheduler's workers (the same code path), with a
+    progress bar over runs."""
+    import contextlib
+
+    from distributed import Client
+    from tqdm import tqdm
+
+    with contextlib.ExitStack() as stack:
+        if args.scheduler is None:
+            cluster = stack.enter_context(sweep.local_cluster(args.workers or _cores()))
+            address = cluster.scheduler_address
+        else:
+            address = args.scheduler
+        try:
+            client = stack.enter_context(Client(address, timeout=10))
+        except (OSError, TimeoutError) as error:
+            raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+        bar = None if args.no_progress else tqdm(total=len(runs), unit="run", dynamic_ncols=True)
+        if bar is not None:
+            stack.callback(bar.close)
+        failures = 0
+
+        def on_result(result):
+            nonlocal failures
+            failures += result["status"] != "ok"
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(failed=failures, refresh=False)
+
+        return sweep.run_sweep(runs, client, on_result=on_result)
 
 
 def run_figure(args):

@@ -1,0 +1,473 @@
+"""Sweeps: a preset's runs over seeds and a grid of hyperparameters, side by side on Dask.
+
+    runs = grid points x seeds
+    grid points = the Cartesian product of --grid key=v1,v2 ... (one point, the preset, without --grid)
+
+Each run is an ordinary `npgan train` run directory (npgan.train.train_run: config.json,
+metrics.jsonl, checkpoint.npz, samples.png), taken under its lock (npgan.runlock), then
+evaluated on the worker and its result written beside it as result.json:
+
+    toy presets:    VEEGAN's mode coverage of 2,500 samples (npgan.evaluate.modes; the noise
+                    seed of `npgan evaluate modes`, so both give the same figures)
+    image presets:  the quick Parzen estimate on validation (npgan.evaluate.parzen.quick_parzen)
+
+A run that diverges or raises is recorded with its message (status "diverged" or
+"error"); the others go on. A run whose result.json matches its configuration is not
+run again, so re-running an interrupted sweep only does what is left; a run stopped
+half-way continues from its checkpoint (as `npgan train --resume`). Runs that diverged
+count as complete (they would diverge again, identically); runs that failed otherwise
+("error": a lost worker, a lock held by another process) are tried again.
+
+The runs are Dask tasks (run_one): on a LocalCluster of single-threaded worker
+processes with BLAS pinned to one thread (local_cluster), or on the workers of any
+scheduler the client connects to. Dask is imported only inside the functions that need
+it: the rest of npgan works without it.
+"""
+
+import contextlib
+import itertools
+import json
+import math
+import os
+import socket
+import time
+
+import numpy as np
+
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+NOT_IN_GRID = {"seed": "use --seeds", "preset": "one preset per sweep", "dataset": "one dataset per sweep",
+               "iterations_per_epoch": "it follows from the dataset and batch_size"}
+MODE_SAMPLES = 2500  # VEEGAN's protocol
+MODE_SEED = 0        # the default --seed of `npgan evaluate modes`
+MAX_RUNS = 10000
+RESULT_NAME = "result.json"
+COMPLETE = ("ok", "diverged")
+
+# Srivastava et al. (2017), paper.md section 5: (modes captured, % high quality), 2,500 samples, 5 runs.
+VEEGAN_ROWS = {
+    "ring8": [("GAN", 1, 99.3), ("ALI", 2.8, 0.13), ("Unrolled GAN", 7.6, 35.6), ("VEEGAN", 8, 52.9)],
+    "grid25": [("GAN", 3.3, 0.5), ("ALI", 15.8, 1.6), ("Unrolled GAN", 23.6, 16.0), ("VEEGAN", 24.6, 40.0)],
+}
+
+
+# -- the runs of a sweep ----------------------------------------------------------------------------
+
+def parse_seeds(text):
+    """"0-4" -> [0, 1, 2, 3, 4]; "0,2,7" and "0-2,5" as written. ValueError on anything else."""
+    seeds = []
+    for part in text.split(","):
+        part = part.strip()
+        low, dash, high = part.partition("-")
+        try:
+            first = int(low)
+            last = int(high) if dash else first
+        except ValueError:
+            raise ValueError(f"--seeds {text}: expected seeds like 0-4 or 0,2,7, got {part!r}") from None
+        if first < 0 or last < first:
+            raise ValueError(f"--seeds {text}: {part} is not a range of seeds >= 0 (low-high, low <= high)")
+        if last - first >= MAX_RUNS:
+            raise ValueError(f"--seeds {text}: more than {MAX_RUNS} seeds")
+        seeds.extend(range(first, last + 1))
+    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+    if repeated:
+        raise ValueError(f"--seeds {text}: seed {repeated[0]} is given twice")
+    return seeds
+
+
+def parse_grid(preset, items):
+    """--grid items ["key=v1,v2", ...] -> {key: [value, ...]}, each value parsed as the type of
+    the preset's own value for that key (int, float, string, None as "none", a list as
+    [a,b,c]); ValueError naming the item. Ranges are checked later, per grid point."""
+    from npgan.models import PRESETS
+
+    defaults = PRESETS[preset]
+    grid = {}
+    for item in items:
+        key, equals, values = item.partition("=")
+        key = key.strip()
+        if not equals or not key or not values.strip():
+            raise ValueError(f"--grid {item}: expected key=value1,value2,...")
+        if key in NOT_IN_GRID:
+            raise ValueError(f"--grid {item}: {key} cannot be swept ({NOT_IN_GRID[key]})")
+        if key not in defaults and key != "iterations":
+            keys = ", ".join(sorted(name for name in defaults if name not in NOT_IN_GRID))
+            raise ValueError(f"--grid {item}: {key!r} is not a configuration key of preset {preset}; "
+                             f"the keys are: {keys}")
+        if key in grid:
+            raise ValueError(f"--grid {key} is given twice; list every value in one --grid {key}=v1,v2")
+        parsed = [_parse_value(key, defaults.get(key), text.strip(), item) for text in _split_values(values)]
+        labels = [value_label(value) for value in parsed]
+        for label in labels:
+            if labels.count(label) > 1:
+                raise ValueError(f"--grid {item}: the value {label} is given twice")
+        grid[key] = parsed
+    return grid
+
+
+def _split_values(text):
+    """Split at the commas outside brackets: "[1,0.5],[1,1]" -> ["[1,0.5]", "[1,1]"]."""
+    values, depth, start = [], 0, 0
+    for index, character in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(character, 0)
+        if character == "," and depth == 0:
+            values.append(text[start:index])
+            start = index + 1
+    values.append(text[start:])
+    return values
+
+
+def _parse_value(key, default, text, item):
+    def bad(what):
+        return ValueError(f"--grid {item}: {key} takes {what}, got {text!r}")
+
+    if not text:
+        raise bad("a value between the commas")
+    if isinstance(default, bool):
+        raise bad("no grid (a flag)")
+    if isinstance(default, (list, tuple)):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                  for v in value):
+            raise bad("a list of numbers such as [128,128]")
+        return value
+    if isinstance(default, str):
+        return text
+    if isinstance(default, int) or key == "iterations":
+        try:
+            return int(text)
+        except ValueError:
+            raise bad("a whole number") from None
+    if default is None and text.lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise bad("a number" + (" or none" if default is None else "")) from None
+    if not math.isfinite(value):
+        raise bad("a finite number")
+    return value
+
+
+def value_label(value):
+    """A grid value as it appears in a directory name and in the tables: 128x128 for a list."""
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return "x".join(str(v) for v in value)
+    return str(value)
+
+
+def grid_points(grid):
+    """The Cartesian product of the grid, in the order given: a list of {key: value} dicts
+    ([{}] for an empty grid)."""
+    keys = list(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*(grid[key] for key in keys))]
+
+
+def point_name(point):
+    """The directory of a grid point: k_discriminator_steps=3_generator_loss=minimax ("" for no grid)."""
+    return "_".join(f"{key}={value_label(value)}" for key, value in point.items())
+
+
+def plan_runs(preset, seeds, grid, out, iterations=None, data_dir=None):
+    """Every run of the sweep as a dict (name, run_dir, seed, point, config, data_dir), each
+    configuration validated (ValueError naming the grid point) before anything runs."""
+    from npgan.models import preset_config
+
+    points = grid_points(grid)
+    if len(points) * len(seeds) > MAX_RUNS:
+        raise ValueError(f"the sweep has {len(points)} grid points x {len(seeds)} seeds = "
+                         f"{len(points) * len(seeds)} runs, more than {MAX_RUNS}")
+    runs = []
+    for point in points:
+        for seed in seeds:
+            changes = dict(point)
+            if iterations is not None and "iterations" not in point:
+                changes["iterations"] = iterations
+            try:
+                config = preset_config(preset, seed=seed, **changes)
+            except ValueError as error:
+                where = f" at {point_name(point)}" if point else ""
+                raise ValueError(f"preset {preset}{where}: {error}") from None
+            name = os.path.join(point_name(point), f"seed-{seed}") if point else f"seed-{seed}"
+            runs.append({"name": name, "run_dir": os.path.join(out, name), "seed": seed, "point": point,
+                         "config": config, "data_dir": data_dir})
+    return runs
+
+
+def finished_result(run):
+    """The run's result.json if it is complete and for this configuration; None if the run
+    is still to do. ValueError if its directory holds a run of another configuration."""
+    config_path = os.path.join(run["run_dir"], "config.json")
+    expected = _normalised(run["config"])
+    for path in (os.path.join(run["run_dir"], RESULT_NAME), config_path):
+        saved = _read_json(path)
+        if not isinstance(saved, dict):
+            continue  # missing, or torn by a crash: the run is done again
+        saved_config = saved if path == config_path else saved.get("config")
+        saved_config = _normalised(saved_config) if isinstance(saved_config, dict) else {}
+        if saved_config != expected:
+            different = sorted(key for key in set(saved_config) | set(expected)
+                               if saved_config.get(key) != expected.get(key))
+            raise ValueError(f"{run['run_dir']} holds a run of another configuration ({', '.join(different)} "
+                             "differ); sweep into another --out, or delete it")
+        if path != config_path and saved.get("status") in COMPLETE:
+            return saved
+    return None
+
+
+def _normalised(value):
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def _read_json(path):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+# -- one run, on a worker -------------------------------------------------------------------------
+
+def run_one(run):
+    """Train and evaluate one run of plan_runs (a Dask task; also callable directly).
+
+    Continues from the run's checkpoint if one is there. Returns the result (also written
+    to <run_dir>/result.json): status "ok" with its metrics, "diverged" or "error" with a
+    message. Never raises for a failure of the run itself.
+    """
+    from npgan.checkpoint import load_checkpoint
+    from npgan.runlock import RunLock, RunLocked
+    from npgan.train import Trainer, TrainingDiverged, train_run
+
+    config, run_dir = run["config"], run["run_dir"]
+    started = time.perf_counter()
+    result = {"name": run["name"], "seed": run["seed"], "point": run["point"], "config": config,
+              "status": "ok", "message": "", "metrics": {}, "host": socket.gethostname(), "pid": os.getpid(),
+              "blas_threads": {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}}
+    lock = RunLock(run_dir)
+    try:
+        lock.acquire()
+    except (RunLocked, OSError) as error:
+        return {**result, "status": "error", "message": str(error), "seconds": 0.0}
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # the trainer names a NaN or inf itself
+            dataset = _dataset(config, run["data_dir"])
+            checkpoint_path = os.path.join(run_dir, "checkpoint.npz")
+            if os.path.exists(checkpoint_path):
+                trainer = Trainer.from_checkpoint(load_checkpoint(checkpoint_path), dataset,
+                                                  iterations=config["iterations"])
+                if _normalised(trainer.config) != _normalised(config):
+                    raise ValueError(f"{checkpoint_path} is a checkpoint of another configuration; delete "
+                                     f"{run_dir} to run it again")
+            else:
+                trainer = Trainer(config, dataset)
+            if trainer.iteration < config["iterations"]:
+                train_run(trainer, run_dir)
+            result["metrics"] = evaluate_run(trainer, dataset)
+    except TrainingDiverged as error:
+        result.update(status="diverged", message=str(error))
+    except Exception as error:  # recorded, not raised: one bad run must not stop the sweep
+        result.update(status="error", message=f"{type(error).__name__}: {error}")
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    try:
+        _write_json(os.path.join(run_dir, RESULT_NAME), result)
+    finally:
+        lock.release()
+    return result
+
+
+def evaluate_run(trainer, dataset):
+    """The sweep's metrics of a trained run: mode coverage (toys) or the quick Parzen estimate."""
+    from npgan.data.toy import ToyDistribution
+    from npgan.evaluate.modes import evaluate_toy
+    from npgan.evaluate.parzen import quick_parzen
+
+    if isinstance(dataset, ToyDistribution):
+        coverage = evaluate_toy(trainer.sample(MODE_SAMPLES, np.random.default_rng(MODE_SEED)), dataset)
+        return {"modes_captured": coverage.modes_captured, "num_modes": dataset.num_modes,
+                "high_quality_percent": 100 * coverage.high_quality_fraction}
+    parzen = quick_parzen(trainer.gan, trainer.config, dataset)
+    return {"parzen_quick": parzen.test_log_likelihood, "parzen_quick_standard_error": parzen.standard_error}
+
+
+def metric_names(config):
+    """The metric columns of a sweep of this configuration's dataset."""
+    from npgan.data.mnist import IMAGE_DATASETS
+
+    if config["dataset"] in IMAGE_DATASETS:
+        return ["parzen_quick", "parzen_quick_standard_error"]
+    return ["modes_captured", "num_modes", "high_quality_percent"]
+
+
+def _dataset(config, data_dir):
+    from npgan.data.mnist import IMAGE_DATASETS, load_image_dataset
+    from npgan.data.toy import get_toy
+
+    if config["dataset"] in IMAGE_DATASETS:
+        return load_image_dataset(config["dataset"], data_dir)
+    return get_toy(config["dataset"])
+
+
+def _write_json(path, value):
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w") as handle:
+        json.dump(value, handle, indent=1, sort_keys=True)
+    os.replace(temporary, path)
+
+
+def blas_environment():
+    """The BLAS / OpenMP / Numba thread variables of this process (run on a worker to check it)."""
+    return {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
+
+
+# -- the cluster ----------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def local_cluster(workers):
+    """A dask.distributed LocalCluster of ``workers`` single-threaded worker processes on
+    127.0.0.1, each started with OPENBLAS/OMP/MKL/NUMBA_NUM_THREADS=1 (set before the
+    process starts, so before numpy loads: Dask's pre-spawn environment), so that the runs
+    do not fight over the cores. Yields the cluster."""
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    pinned = {name: "1" for name in BLAS_THREAD_VARIABLES}
+    saved = {name: os.environ.get(name) for name in pinned}
+    os.environ.update(pinned)  # Dask's pre-spawn environment gives the OS's values precedence
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": pinned}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=":0", silence_logs=logging.ERROR)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def run_sweep(runs, client, *, on_result=None):
+    """Submit every run to ``client`` (a distributed.Client); return their results in the
+    order of ``runs``. A task that fails outside run_one (a worker lost, say) gives an
+    "error" result. on_result: an optional callable(result) per finished run."""
+    from distributed import as_completed
+
+    futures = {client.submit(run_one, run, pure=False, key=f"npgan-run-{index}-{run['name']}"): index
+               for index, run in enumerate(runs)}
+    results = [None] * len(runs)
+    for future in as_completed(futures):
+        index = futures[future]
+        try:
+            result = future.result()
+        except Exception as error:
+            run = runs[index]
+            result = {"name": run["name"], "seed": run["seed"], "point": run["point"], "config": run["config"],
+                      "status": "error", "message": f"{type(error).__name__}: {error}", "metrics": {},
+                      "seconds": None}
+        results[index] = result
+        if on_result is not None:
+            on_result(result)
+    return results
+
+
+# -- results.csv and summary.md ---------------------------------------------------------------------
+
+def write_results_csv(path, runs, results):
+    """One row per run: name, seed, the grid values, status, the metrics, iterations, seconds, message."""
+    import csv
+
+    keys = list(runs[0]["point"]) if runs else []
+    metrics = metric_names(runs[0]["config"]) if runs else []
+    columns = ["run", "seed", *keys, "status", *metrics, "iterations", "seconds", "message"]
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for run, result in zip(runs, results):
+            writer.writerow([run["name"], run["seed"], *(value_label(run["point"][key]) for key in keys),
+                             result["status"], *(_cell(result["metrics"].get(name)) for name in metrics),
+                             run["config"]["iterations"], _cell(result.get("seconds")), result["message"]])
+    os.replace(temporary, path)
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def summarise(runs, results):
+    """One row per grid point: {"point", "runs", "ok", "failed" (status counts), and per metric
+    (mean, std over the seeds that finished; std with ddof=0, as the VEEGAN table's 5 runs)}."""
+    metrics = metric_names(runs[0]["config"])
+    rows = {}
+    for run, result in zip(runs, results):
+        row = rows.setdefault(point_name(run["point"]), {"point": run["point"], "runs": 0, "ok": 0, "failed": {},
+                                                         "values": {name: [] for name in metrics}})
+        row["runs"] += 1
+        if result["status"] == "ok":
+            row["ok"] += 1
+            for name in metrics:
+                row["values"][name].append(result["metrics"][name])
+        else:
+            row["failed"][result["status"]] = row["failed"].get(result["status"], 0) + 1
+    summary = []
+    for row in rows.values():
+        values = row.pop("values")
+        row["metrics"] = {name: (float(np.mean(v)), float(np.std(v))) if v else None for name, v in values.items()}
+        summary.append(row)
+    return summary
+
+
+def summary_markdown(preset, runs, summary, command=None):
+    """summary.md: the VEEGAN table's form (paper.md section 5), one row per grid point, mean +- std
+    over the seeds, with VEEGAN's published rows above for ring8 and grid25."""
+    config = runs[0]["config"]
+    keys = list(runs[0]["point"])
+    toy = "modes_captured" in metric_names(config)
+    seeds = sorted({run["seed"] for run in runs})
+    lines = [f"# npgan sweep: {preset}, {len(seeds)} seeds ({_seed_text(seeds)}), "
+             f"{len(summary)} grid point{'s' if len(summary) != 1 else ''}", ""]
+    if command:
+        lines += [f"Command: `{command}`", ""]
+    if toy:
+        header = ["model", *keys, "runs", f"{config['dataset']} modes", f"{config['dataset']} % high quality"]
+    else:
+        header = ["model", *keys, "runs", "quick Parzen (validation, nats)"]
+    lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    if toy:
+        for name, modes, high_quality in VEEGAN_ROWS.get(config["dataset"], []):
+            lines.append("| " + " | ".join([f"{name} (VEEGAN table)", *[""] * len(keys), "5", str(modes),
+                                            str(high_quality)]) + " |")
+    for row in summary:
+        failed = ", ".join(f"{count} {status}" for status, count in sorted(row["failed"].items()))
+        runs_cell = f"{row['ok']} of {row['runs']}" + (f" ({failed})" if failed else "")
+        cells = [f"npgan, {preset}", *(value_label(row["point"][key]) for key in keys), runs_cell]
+        names = ["modes_captured", "high_quality_percent"] if toy else ["parzen_quick"]
+        for name in names:
+            value = row["metrics"][name]
+            cells.append("" if value is None else f"{value[0]:.1f} ± {value[1]:.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    iterations = sorted({run["config"]["iterations"] for run in runs})
+    lines += ["", f"{', '.join(map(str, iterations))} iterations per run; mean ± std (ddof 0) over the seeds that "
+              "finished; " + ("modes captured and % high quality of 2,500 samples (VEEGAN's metric)." if toy else
+                              "the quick Parzen estimate of npgan.evaluate.parzen.quick_parzen (a trend, not "
+                              "Table 1's figure).")]
+    return "\n".join(lines) + "\n"
+
+
+def _seed_text(seeds):
+    if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
