@@ -288,3 +288,21 @@ def test_npgan_gradcheck_passes_on_both_backends(backend):
     assert len(results) == 73
     failures = [r for r in results if not r.ok]
     assert not failures, failures
+
+
+# -- the hand-written GEMM (benchmarked, not used by the layers) ---------------------------------------
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (17, 130, 3), (5, 7, 515)])  # edges of every block size
+def test_the_blocked_gemm_is_a_matrix_product(shape):
+    from npgan.kernels.gemm import blocked_matmul
+    rows, inner, columns = shape
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((rows, inner)).astype(np.float32)
+    b = rng.standard_normal((inner, columns)).astype(np.float32)
+    got = blocked_matmul(a, b)
+    assert got.dtype == np.float32 and got.shape == (rows, columns)
+    exact = a.astype(np.float64) @ b
+    bound = inner * np.finfo(np.float32).eps * (np.abs(a).astype(np.float64) @ np.abs(b))
+    assert np.all(np.abs(got - exact) <= bound)
+    exact_a, exact_b = exact_data(rng, a.shape, np.float32), exact_data(rng, b.shape, np.float32)
+    np.testing.assert_array_equal(blocked_matmul(exact_a, exact_b), exact_a @ exact_b)
