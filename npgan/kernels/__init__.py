@@ -44,10 +44,10 @@ def _load_compiled():
     if _compiled is None:
         try:
             from npgan.kernels import compiled
-        except ImportError as error:  # numba, or the SciPy BLAS that np.dot needs in numba
+        except ImportError as error:
             raise ImportError(
-                f"the numba kernels need numba and scipy ({error}); install them "
-                "(pip install numba scipy) or use the numpy backend (NPGAN_KERNELS=numpy)"
+                f"the numba kernels need numba ({error}); install it "
+                "(pip install numba) or use the numpy backend (NPGAN_KERNELS=numpy)"
             ) from error
         _compiled = compiled
     return _compiled

@@ -7,13 +7,16 @@ cache, with no temporaries (``np.where`` masks, ``reshape``/``take_along_axis`` 
 ``lr * grad``); dropout thresholds and scales the Generator's uniforms in the same pass
 that applies the mask; the momentum update is one pass over v and p.
 
-The products themselves are ``np.dot`` in nopython mode, which Numba hands to BLAS
-(through SciPy's BLAS bindings), so they run at BLAS speed.
+The products themselves are NumPy's (``x @ W``, NumPy's BLAS), called just before or
+after the compiled pass. ``np.dot`` inside the Numba kernels was the first version: Numba
+hands it to SciPy's BLAS build, which ran the paper's products 10-25% slower than NumPy's
+here (benchmarks/gemm.py), and a hand-written blocked GEMM (kernels/gemm.py) 4-9 times
+slower; with NumPy's products both backends also multiply bit-identically.
 
 No kernel uses ``fastmath``: every elementwise operation is the reference's own, in the
-same order and the same dtype (no contraction into fused multiply-adds), so apart from
-the products (another BLAS build may sum in another order) and ``exp`` (another libm),
-the two paths agree to the last bit; tests/test_kernels.py checks how closely.
+same order and the same dtype (no contraction into fused multiply-adds), and the products
+are the same NumPy calls, so apart from ``exp`` (another libm) the two paths agree to the
+last bit; tests/test_kernels.py checks how closely.
 
 Every kernel is compiled with ``cache=True``: the machine code is kept in
 npgan/kernels/__pycache__ and a later process loads it instead of compiling.
@@ -25,30 +28,49 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+# -- forward: the product from NumPy, then one compiled pass (bias, activation) in place ------
+
 def affine(x, W, b):
-    z = np.dot(x, W)
+    z = x @ W
+    _add_bias(z, b)
+    return z
+
+
+def affine_relu(x, W, b):
+    z = x @ W
+    _bias_relu(z, b)
+    return z
+
+
+def affine_sigmoid(x, W, b):
+    z = x @ W
+    _bias_sigmoid(z, b)
+    return z
+
+
+def affine_maxout(x, W, b, pieces):
+    return _bias_maxout(x @ W, b, pieces)
+
+
+@njit(cache=True)
+def _add_bias(z, b):
     rows, columns = z.shape
     for n in range(rows):
         for i in range(columns):
             z[n, i] = z[n, i] + b[i]
-    return z
 
 
 @njit(cache=True)
-def affine_relu(x, W, b):
-    z = np.dot(x, W)
+def _bias_relu(z, b):
     rows, columns = z.shape
     for n in range(rows):
         for i in range(columns):
             value = z[n, i] + b[i]
             z[n, i] = value if value > 0 else 0
-    return z
 
 
 @njit(cache=True)
-def affine_sigmoid(x, W, b):
-    z = np.dot(x, W)
+def _bias_sigmoid(z, b):
     one = np.ones(1, z.dtype)[0]  # a 1 of the arrays' dtype: a literal 1 would widen float32
     rows, columns = z.shape
     for n in range(rows):
@@ -56,12 +78,10 @@ def affine_sigmoid(x, W, b):
             value = z[n, i] + b[i]
             e = np.exp(-np.abs(value))
             z[n, i] = one / (one + e) if value >= 0 else e / (one + e)
-    return z
 
 
 @njit(cache=True)
-def affine_maxout(x, W, b, pieces):
-    z = np.dot(x, W)
+def _bias_maxout(z, b, pieces):
     rows = z.shape[0]
     units = z.shape[1] // pieces
     output = np.empty((rows, units), z.dtype)
@@ -121,67 +141,90 @@ def sigmoid_backward(grad_y, y):
     return output.reshape(grad_y.shape)
 
 
-@njit(cache=True)
-def _products_backward(x, W, grad_z, grad_W, bias_sum, grad_b):
-    """grad_W += x^T dz; grad_b += bias_sum (the column sums of dz); returns dz W^T."""
-    product = np.dot(x.T, grad_z)
-    rows, columns = grad_W.shape
-    for r in range(rows):
-        for c in range(columns):
-            grad_W[r, c] += product[r, c]
-    for c in range(columns):
-        grad_b[c] += bias_sum[c]
-    return np.dot(grad_z, W.T)
+# -- backward: one compiled pass for dz and the bias sum, then the products from NumPy ------
+
+def _products_backward(x, W, grad_z, grad_W):
+    """grad_W += x^T dz; returns dx = dz W^T."""
+    grad_W += x.T @ grad_z
+    return grad_z @ W.T
 
 
-@njit(cache=True)
 def affine_backward(x, W, grad_z, grad_W, grad_b):
-    rows, columns = grad_z.shape
-    bias_sum = np.zeros(columns, grad_z.dtype)
-    for n in range(rows):  # row by row, as numpy sums axis 0 of a C-ordered array
-        for i in range(columns):
-            bias_sum[i] += grad_z[n, i]
-    return _products_backward(x, W, grad_z, grad_W, bias_sum, grad_b)
+    _add_column_sums(grad_z, grad_b)
+    return _products_backward(x, W, grad_z, grad_W)
+
+
+def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b):
+    return _products_backward(x, W, _relu_grad_z(y, grad_y, grad_b), grad_W)
+
+
+def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b):
+    return _products_backward(x, W, _sigmoid_grad_z(y, grad_y, grad_b), grad_W)
+
+
+def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces):
+    return _products_backward(x, W, _maxout_grad_z(winners, grad_y, grad_b, pieces), grad_W)
 
 
 @njit(cache=True)
-def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b):
+def _add_column_sums(grad_z, grad_b):
+    """grad_b += sum_n dz, summed row by row as numpy sums axis 0 of a C-ordered array."""
+    rows, columns = grad_z.shape
+    column_sums = np.zeros(columns, grad_z.dtype)
+    for n in range(rows):
+        for i in range(columns):
+            column_sums[i] += grad_z[n, i]
+    for i in range(columns):
+        grad_b[i] += column_sums[i]
+
+
+@njit(cache=True)
+def _relu_grad_z(y, grad_y, grad_b):
+    """dz = g [y > 0], and grad_b += sum_n dz, in one pass."""
     rows, columns = grad_y.shape
     grad_z = np.empty_like(grad_y)
-    bias_sum = np.zeros(columns, grad_y.dtype)
+    column_sums = np.zeros(columns, grad_y.dtype)
     for n in range(rows):
         for i in range(columns):
             g = grad_y[n, i] if y[n, i] > 0 else 0
             grad_z[n, i] = g
-            bias_sum[i] += g
-    return _products_backward(x, W, grad_z, grad_W, bias_sum, grad_b)
+            column_sums[i] += g
+    for i in range(columns):
+        grad_b[i] += column_sums[i]
+    return grad_z
 
 
 @njit(cache=True)
-def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b):
+def _sigmoid_grad_z(y, grad_y, grad_b):
+    """dz = g y (1 - y), and grad_b += sum_n dz, in one pass."""
     rows, columns = grad_y.shape
     grad_z = np.empty_like(grad_y)
-    bias_sum = np.zeros(columns, grad_y.dtype)
+    column_sums = np.zeros(columns, grad_y.dtype)
     one = np.ones(1, grad_y.dtype)[0]
     for n in range(rows):
         for i in range(columns):
             g = grad_y[n, i] * y[n, i] * (one - y[n, i])
             grad_z[n, i] = g
-            bias_sum[i] += g
-    return _products_backward(x, W, grad_z, grad_W, bias_sum, grad_b)
+            column_sums[i] += g
+    for i in range(columns):
+        grad_b[i] += column_sums[i]
+    return grad_z
 
 
 @njit(cache=True)
-def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces):
+def _maxout_grad_z(winners, grad_y, grad_b, pieces):
+    """dz[n, j*pieces + winners[n, j]] = g[n, j], 0 elsewhere, and grad_b += sum_n dz."""
     rows, units = grad_y.shape
     grad_z = np.zeros((rows, units * pieces), grad_y.dtype)
-    bias_sum = np.zeros(units * pieces, grad_y.dtype)
+    column_sums = np.zeros(units * pieces, grad_y.dtype)
     for n in range(rows):
         for j in range(units):
             column = j * pieces + winners[n, j]
             grad_z[n, column] = grad_y[n, j]
-            bias_sum[column] += grad_y[n, j]
-    return _products_backward(x, W, grad_z, grad_W, bias_sum, grad_b)
+            column_sums[column] += grad_y[n, j]
+    for i in range(units * pieces):
+        grad_b[i] += column_sums[i]
+    return grad_z
 
 
 @njit(cache=True)
