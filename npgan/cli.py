@@ -442,8 +442,9 @@ def run_sweep(args):
         raise UsageError(f"cannot create the sweep directory {out}: {error.strerror or error}") from None
 
     todo = [run for index, run in enumerate(runs) if done[index] is None]
+    workers = args.workers or _cores()
     where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else \
-        f"a local cluster of {args.workers or _cores()} single-threaded workers"
+        f"a local cluster of {workers} single-threaded worker{'s' if workers > 1 else ''}"
     print(f"sweep {args.preset}: {len(runs)} runs ({len(runs) - len(todo)} already done) into {out} on {where}",
           file=sys.stderr)
     started = time.perf_counter()
@@ -454,7 +455,8 @@ def run_sweep(args):
 
     words = ["npgan", "sweep", "--preset", args.preset, "--seeds", args.seeds,
              *(["--grid", *args.grid] if args.grid else []),
-             *(["--iterations", str(args.iterations)] if args.iterations else []), "--out", out]
+             *(["--iterations", str(args.iterations)] if args.iterations else []),
+             *(["--data-dir", args.data_dir] if args.data_dir else []), "--out", out]
     command = " ".join(shlex.quote(word) for word in words)
     summary = sweep.summarise(runs, results)
     sweep.write_results_csv(os.path.join(out, "results.csv"), runs, results)

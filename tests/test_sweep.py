@@ -168,7 +168,7 @@ def test_the_local_cluster_pins_blas_to_one_thread_per_worker(monkeypatch, tmp_p
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")  # the workers get 1 whatever the shell says
     out = tmp_path / "sweep"
     assert main(["sweep", *TINY, "--seeds", "0", "--workers", "1", "--out", str(out)]) == 0
-    assert "on a local cluster of 1 single-threaded workers" in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith("on a local cluster of 1 single-threaded worker\n")
     result = json.loads((out / "seed-0" / "result.json").read_text())
     assert result["status"] == "ok"
     assert result["blas_threads"] == {name: "1" for name in sweep.BLAS_THREAD_VARIABLES}
