@@ -9,7 +9,7 @@ that applies the mask; the momentum update is one pass over v and p.
 
 The products themselves are NumPy's (``x @ W``, NumPy's BLAS), called just before or
 after the compiled pass. ``np.dot`` inside the Numba kernels was the first version: Numba
-hands it to SciPy's BLAS build, which ran the paper's products 10-25% slower than NumPy's
+hands it to SciPy's BLAS build, which ran the paper's products up to 25% slower than NumPy's
 here (benchmarks/gemm.py), and a hand-written blocked GEMM (kernels/gemm.py) 4-9 times
 slower; with NumPy's products both backends also multiply bit-identically.
 
