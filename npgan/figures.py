@@ -512,11 +512,9 @@ def parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", 
     _check_out_path(out_path)
     figure, (ax,) = _new_figure(figsize=(7.5, 4.5), ncols=1)
     ax.plot(epochs, values, marker="o", markersize=3, color="tab:blue", linewidth=1.5, label=label)
-    for index, (name, value) in enumerate((references or {}).items()):
-        ax.axhline(value, color=f"C{(index + 1) % 10}", linestyle="--", linewidth=1.0)
-        ax.annotate(f"{name} {value:g}", xy=(1.0, value), xycoords=("axes fraction", "data"),
-                    xytext=(-4, 2), textcoords="offset points", ha="right", va="bottom", fontsize=8,
-                    color=f"C{(index + 1) % 10}")
+    for index, (name, value) in enumerate((references or {}).items()):  # in the legend: close values
+        ax.axhline(value, color=f"C{(index + 1) % 10}", linestyle="--", linewidth=1.0,   # would overlap
+                   label=f"{name}: {value:g}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("Parzen log-likelihood (nats)")
     ax.set_title(title if title else "Parzen-window log-likelihood", fontsize=10)
