@@ -13,7 +13,7 @@ npgan is imported), or from Python::
     with npgan.kernels.use_backend("numpy"):
         ...
 
-The default is "numpy": on paper-mnist the numba path measured 1.01-1.07x the numpy
+The default is "numpy": on paper-mnist the numba path measured 1.01-1.11x the numpy
 path, inside the run-to-run spread (benchmarks/RESULTS.md, "Speed"). Both backends compute
 the same functions; tests/test_kernels.py holds them to each other. Whatever the
 setting, an array the compiled kernels do not take (a dtype other than float32 or
