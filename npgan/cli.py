@@ -330,10 +330,7 @@ def run_evaluate_modes(args):
     from npgan.evaluate.modes import evaluate_toy
     from npgan.train import generate
 
-    gan, config = _load_gan(args.checkpoint)
-    if config["dataset"] not in TOY_DISTRIBUTIONS:
-        raise UsageError(f"mode coverage needs a toy checkpoint; {args.checkpoint} was trained on "
-                         f"{config['dataset']}")
+    gan, config = _load_gan(args.checkpoint, TOY_DISTRIBUTIONS, "mode coverage needs a toy checkpoint")
     toy = TOY_DISTRIBUTIONS[config["dataset"]]
     coverage = evaluate_toy(generate(gan, config, args.samples, np.random.default_rng(args.seed)), toy)
     result = {"dataset": toy.name, "modes_captured": coverage.modes_captured, "num_modes": toy.num_modes,
@@ -354,10 +351,8 @@ def run_evaluate_parzen(args):
     from npgan.evaluate.parzen import evaluate_parzen
     from npgan.train import generate
 
-    gan, config = _load_gan(args.checkpoint)
-    if config["dataset"] not in IMAGE_DATASETS:
-        raise UsageError(f"the Parzen-window log-likelihood needs an image checkpoint (MNIST or Fashion-MNIST); "
-                         f"{args.checkpoint} was trained on {config['dataset']}")
+    gan, config = _load_gan(args.checkpoint, IMAGE_DATASETS, "the Parzen-window log-likelihood needs an image "
+                            "checkpoint (MNIST or Fashion-MNIST)")
     try:
         dataset = dataset_for(config, args.data_dir)
     except ValueError as error:
@@ -528,10 +523,7 @@ def run_figure(args):
         raise UsageError("--data-dir is for figure 2 (its nearest training examples)")
     _check_output(out)
     if needs_checkpoint:
-        gan, config = _load_gan(args.checkpoint)
-        if config["dataset"] not in IMAGE_DATASETS:
-            raise UsageError(f"figure {args.name} needs an image generator; {args.checkpoint} was trained on "
-                             f"{config['dataset']}")
+        gan, config = _load_gan(args.checkpoint, IMAGE_DATASETS, f"figure {args.name} needs an image generator")
     started = time.perf_counter()
     try:
         if args.name == "1":
@@ -583,16 +575,12 @@ def add_data_dir_option(parser):
 
 
 def dataset_for(config, data_dir=None):
-    """The data a configuration trains on: a toy distribution, or MNIST / Fashion-MNIST found
-    (or downloaded) as npgan.data.mnist describes. A ValueError (DataError) says what is wrong."""
-    from npgan.data.mnist import IMAGE_DATASETS, load_image_dataset
-    from npgan.data.toy import get_toy
+    """The data a configuration trains on (npgan.data.load_dataset); --data-dir only for image data.
+    A ValueError (DataError) says what is wrong."""
+    from npgan.data import load_dataset
 
-    if config["dataset"] in IMAGE_DATASETS:
-        return load_image_dataset(config["dataset"], data_dir)
-    if data_dir is not None:
-        raise UsageError(f"--data-dir is for MNIST and Fashion-MNIST; {config['dataset']} is generated")
-    return get_toy(config["dataset"])
+    _check_data_dir(config, data_dir)
+    return load_dataset(config["dataset"], data_dir)
 
 
 def format_table(results):
@@ -652,15 +640,20 @@ def _check_output(path):
         raise UsageError(f"cannot write {path}: it is a directory")
 
 
-def _load_gan(path):
+def _load_gan(path, datasets=None, purpose=None):
+    """G and D of the checkpoint at ``path`` and its configuration. With ``datasets``, the
+    checkpoint must have been trained on one of them, else "<purpose>; <path> was trained on ..."."""
     from npgan.checkpoint import CheckpointError, load_checkpoint
     from npgan.train import checkpoint_config, gan_from_checkpoint
 
     try:
         checkpoint = load_checkpoint(path)
-        return gan_from_checkpoint(checkpoint), checkpoint_config(checkpoint)
+        gan, config = gan_from_checkpoint(checkpoint), checkpoint_config(checkpoint)
     except (ValueError, CheckpointError) as error:
         raise UsageError(str(error)) from None
+    if datasets is not None and config["dataset"] not in datasets:
+        raise UsageError(f"{purpose}; {path} was trained on {config['dataset']}")
+    return gan, config
 
 
 def _progress_bar(total, done, *, quiet):

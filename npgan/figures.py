@@ -109,7 +109,7 @@ from npgan.theory import (
     optimal_discriminator,
     saturation_curves,
 )
-from npgan.train import Trainer, generate
+from npgan.train import Trainer, generate, generator_output
 
 # ----------------------------------------------------------------- Figure 1 settings
 
@@ -268,12 +268,7 @@ def _snapshot(trainer, x, key, steps, label):
 
 def _generator_map(trainer, z):
     """G(z) for the 1-D noise values z (n,) -> (n,) float64, in evaluation mode."""
-    generator = trainer.gan.generator
-    generator.eval()
-    try:
-        return generator.predict(np.asarray(z, dtype=np.float32)[:, None])[:, 0].astype(np.float64)
-    finally:
-        generator.train()
+    return generator_output(trainer.gan, np.asarray(z, dtype=np.float32)[:, None])[:, 0].astype(np.float64)
 
 
 def _generator_quadrature(trainer):
@@ -828,12 +823,7 @@ def figure3(gan, config, out_path, *, image_shape=(28, 28), rows=5, steps=9, see
     z0, z1 = endpoints.reshape(rows, 2, noise_dim).transpose(1, 0, 2).astype(np.float64)
     t = np.linspace(0.0, 1.0, steps)
     z = ((1.0 - t)[None, :, None] * z0[:, None, :] + t[None, :, None] * z1[:, None, :]).astype(np.float32)
-    generator = gan.generator
-    generator.eval()
-    try:
-        images = generator.predict(z.reshape(rows * steps, noise_dim))
-    finally:
-        generator.train()
+    images = generator_output(gan, z.reshape(rows * steps, noise_dim))
     _check_generated(images, height, width)
     padding = FIGURE_GRID_PADDING
     grid = image_grid(images, image_shape, rows=rows, columns=steps, padding=padding)

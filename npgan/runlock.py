@@ -78,7 +78,7 @@ class RunLock:
         created it and nothing else was written there."""
         if self._identity is None:
             return
-        owner = _read_json(self.path)
+        owner = read_json(self.path)
         if owner is not None and owner.get("token") == self._identity["token"]:
             os.remove(self.path)
         self._identity = None
@@ -94,7 +94,7 @@ class RunLock:
         for _ in range(_UNREADABLE_RETRIES):
             if not os.path.exists(self.path):
                 return None
-            owner = _read_json(self.path)
+            owner = read_json(self.path)
             if isinstance(owner, dict) and isinstance(owner.get("pid"), int) and isinstance(owner.get("host"), str):
                 return owner
             time.sleep(0.05)
@@ -151,7 +151,8 @@ def _process_start(pid):
         return None
 
 
-def _read_json(path):
+def read_json(path):
+    """The JSON in ``path``, or None if it is missing or unreadable (also used by npgan.sweep)."""
     try:
         with open(path) as handle:
             return json.load(handle)

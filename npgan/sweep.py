@@ -34,6 +34,9 @@ import time
 
 import numpy as np
 
+from npgan.data import load_dataset
+from npgan.runlock import read_json
+
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 NOT_IN_GRID = {"seed": "use --seeds", "preset": "one preset per sweep", "dataset": "one dataset per sweep",
                "iterations_per_epoch": "it follows from the dataset and batch_size"}
@@ -204,7 +207,7 @@ def finished_result(run):
     config_path = os.path.join(run["run_dir"], "config.json")
     expected = _normalised(run["config"])
     for path in (os.path.join(run["run_dir"], RESULT_NAME), config_path):
-        saved = _read_json(path)
+        saved = read_json(path)
         if not isinstance(saved, dict):
             continue  # missing, or torn by a crash: the run is done again
         saved_config = saved if path == config_path else saved.get("config")
@@ -221,14 +224,6 @@ def finished_result(run):
 
 def _normalised(value):
     return json.loads(json.dumps(value, sort_keys=True))
-
-
-def _read_json(path):
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return None
 
 
 # -- one run, on a worker -------------------------------------------------------------------------
@@ -256,7 +251,7 @@ def run_one(run):
         return {**result, "status": "error", "message": str(error), "seconds": 0.0}
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # the trainer names a NaN or inf itself
-            dataset = _dataset(config, run["data_dir"])
+            dataset = load_dataset(config["dataset"], run["data_dir"])
             checkpoint_path = os.path.join(run_dir, "checkpoint.npz")
             if os.path.exists(checkpoint_path):
                 trainer = Trainer.from_checkpoint(load_checkpoint(checkpoint_path), dataset,
@@ -302,15 +297,6 @@ def metric_names(config):
     if config["dataset"] in IMAGE_DATASETS:
         return ["parzen_quick", "parzen_quick_standard_error"]
     return ["modes_captured", "num_modes", "high_quality_percent"]
-
-
-def _dataset(config, data_dir):
-    from npgan.data.mnist import IMAGE_DATASETS, load_image_dataset
-    from npgan.data.toy import get_toy
-
-    if config["dataset"] in IMAGE_DATASETS:
-        return load_image_dataset(config["dataset"], data_dir)
-    return get_toy(config["dataset"])
 
 
 def _write_json(path, value):

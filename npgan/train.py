@@ -349,7 +349,11 @@ def step_metrics(d_step, g_step):
 
 def generate(gan, config, n, rng):
     """n samples G(z), z from the configured prior and ``rng``; (n, data_dim) float32."""
-    z = sample_noise(config["noise"], n, config["noise_dim"], rng)
+    return generator_output(gan, sample_noise(config["noise"], n, config["noise_dim"], rng))
+
+
+def generator_output(gan, z):
+    """G(z) for given noise z (m, noise_dim): in evaluation mode, no cache kept, train mode after."""
     gan.generator.eval()
     try:
         return gan.generator.predict(z)
