@@ -82,6 +82,9 @@ def build_parser():
     train.add_argument("--noise", choices=NOISE_PRIORS, help="noise prior p_z")
     train.add_argument("--divergence", choices=DIVERGENCE_NAMES,
                        help="the f-divergence D and G play (f-GAN); gan, the default, is the paper's objective")
+    train.add_argument("--generator-average-decay", type=positive_float, metavar="DECAY",
+                       help="sample and evaluate G from a moving average of its parameters (not in the paper; "
+                            "mnist-tuned: 0.99995); with --resume it can switch averaging on for a run without")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(run=run_train)
@@ -92,7 +95,18 @@ def build_parser():
     sample.add_argument("-n", type=count, required=True, help="number of samples")
     sample.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise (default: 0)")
     sample.add_argument("--out", required=True, help="output .npy file")
+    add_generator_option(sample)
     sample.set_defaults(run=run_sample)
+
+    export = commands.add_parser(
+        "export", help="write a trained generator alone to a small .npz",
+        description="Write G alone (float32, about a third of a training checkpoint) to --out: a checkpoint "
+                    "that npgan sample, npgan evaluate and npgan figure 2/3 accept, but that cannot resume "
+                    "training.")
+    export.add_argument("--checkpoint", required=True, help="a checkpoint.npz of npgan train")
+    export.add_argument("--out", required=True, help="output .npz file")
+    add_generator_option(export)
+    export.set_defaults(run=run_export)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a trained generator")
     metrics = evaluate.add_subparsers(title="metrics", metavar="METRIC", required=True)
@@ -104,6 +118,7 @@ def build_parser():
     modes.add_argument("--samples", type=count, default=2500, help="number of samples (default: 2500)")
     modes.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise (default: 0)")
     modes.add_argument("--json", action="store_true", help="print a JSON object")
+    add_generator_option(modes)
     modes.set_defaults(run=run_evaluate_modes)
     parzen = metrics.add_parser(
         "parzen", help="Parzen-window log-likelihood of an image generator (Table 1 of the paper)",
@@ -124,6 +139,7 @@ def build_parser():
     parzen.add_argument("--reference", action="store_true",
                         help="also evaluate the first --samples training images as centres (real-data reference)")
     parzen.add_argument("--json", action="store_true", help="print a JSON object")
+    add_generator_option(parzen)
     parzen.set_defaults(run=run_evaluate_parzen)
 
     figure = commands.add_parser(
@@ -138,6 +154,7 @@ def build_parser():
                         help="seed of the run behind Figure 1, of the noise of Figures 2 and 3 (default: 0)")
     figure.add_argument("--checkpoint", help="Figures 2 and 3: a checkpoint of an MNIST or Fashion-MNIST run")
     add_data_dir_option(figure)
+    add_generator_option(figure)
     figure.set_defaults(run=run_figure)
 
     sweep = commands.add_parser(
@@ -191,7 +208,8 @@ def run_train(args):
         "k_discriminator_steps": args.k_discriminator_steps, "batch_size": args.batch_size,
         "generator_loss": args.generator_loss, "update_order": args.update_order,
         "optimizer": args.optimizer, "noise": args.noise, "dataset": args.dataset,
-        "divergence": args.divergence}.items() if value is not None}
+        "divergence": args.divergence, "generator_average_decay": args.generator_average_decay}.items()
+        if value is not None}
     config = None
     if not args.resume:  # everything the options decide is checked before the directory is touched
         if args.dataset is not None and PRESETS[preset]["dataset"] not in IMAGE_DATASETS:
@@ -243,7 +261,8 @@ def _train_locked(args, out, config, changes):
                       "larger --iterations or --epochs with --resume to train it further", file=sys.stderr)
                 return 0
             dataset = dataset_for(config, args.data_dir)
-            trainer = Trainer.from_checkpoint(checkpoint, dataset, iterations=config["iterations"])
+            trainer = Trainer.from_checkpoint(checkpoint, dataset, iterations=config["iterations"],
+                                              generator_average_decay=config["generator_average_decay"])
         else:
             if os.path.exists(checkpoint_path):
                 raise UsageError(f"{out} already holds a run; pass --resume to continue it, or --out "
@@ -313,13 +332,30 @@ def run_sample(args):
     from npgan.train import generate
 
     _check_output(args.out)
-    gan, config = _load_gan(args.checkpoint)
+    gan, config = _load_gan(args.checkpoint, generator=args.generator)
     samples = generate(gan, config, args.n, np.random.default_rng(args.seed))
     try:
         np.save(args.out, samples)
     except OSError as error:
         raise UsageError(f"cannot write {args.out}: {error.strerror}") from None
     print(f"wrote {samples.shape[0]} samples of dimension {samples.shape[1]} to {args.out}")
+    return 0
+
+
+def run_export(args):
+    from npgan.checkpoint import CheckpointError, load_checkpoint
+    from npgan.train import export_generator
+
+    _check_output(args.out)
+    try:
+        gan = export_generator(load_checkpoint(args.checkpoint), args.out, args.generator)
+    except (ValueError, CheckpointError) as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        raise UsageError(f"cannot write {args.out}: {error.strerror or error}") from None
+    size = sum(value.nbytes for value in gan.params.values())
+    print(f"wrote G ({len(gan.params)} arrays, {size / 2**20:.1f} MiB of parameters) to {args.out} "
+          f"({os.path.getsize(args.out) / 2**20:.1f} MiB)")
     return 0
 
 
@@ -330,7 +366,8 @@ def run_evaluate_modes(args):
     from npgan.evaluate.modes import evaluate_toy
     from npgan.train import generate
 
-    gan, config = _load_gan(args.checkpoint, TOY_DISTRIBUTIONS, "mode coverage needs a toy checkpoint")
+    gan, config = _load_gan(args.checkpoint, TOY_DISTRIBUTIONS, "mode coverage needs a toy checkpoint",
+                            generator=args.generator)
     toy = TOY_DISTRIBUTIONS[config["dataset"]]
     coverage = evaluate_toy(generate(gan, config, args.samples, np.random.default_rng(args.seed)), toy)
     result = {"dataset": toy.name, "modes_captured": coverage.modes_captured, "num_modes": toy.num_modes,
@@ -352,7 +389,7 @@ def run_evaluate_parzen(args):
     from npgan.train import generate
 
     gan, config = _load_gan(args.checkpoint, IMAGE_DATASETS, "the Parzen-window log-likelihood needs an image "
-                            "checkpoint (MNIST or Fashion-MNIST)")
+                            "checkpoint (MNIST or Fashion-MNIST)", generator=args.generator)
     try:
         dataset = dataset_for(config, args.data_dir)
     except ValueError as error:
@@ -523,7 +560,8 @@ def run_figure(args):
         raise UsageError("--data-dir is for figure 2 (its nearest training examples)")
     _check_output(out)
     if needs_checkpoint:
-        gan, config = _load_gan(args.checkpoint, IMAGE_DATASETS, f"figure {args.name} needs an image generator")
+        gan, config = _load_gan(args.checkpoint, IMAGE_DATASETS, f"figure {args.name} needs an image generator",
+                                generator=args.generator)
     started = time.perf_counter()
     try:
         if args.name == "1":
@@ -574,6 +612,12 @@ def add_data_dir_option(parser):
                              "~/.cache/npgan/<dataset>, downloaded there if missing")
 
 
+def add_generator_option(parser):
+    parser.add_argument("--generator", choices=("average", "trained"), default="average",
+                        help="average (default): the moving average of G's parameters where the run kept one "
+                             "(generator_average_decay > 0), else the trained G; trained: the trained G always")
+
+
 def dataset_for(config, data_dir=None):
     """The data a configuration trains on (npgan.data.load_dataset); --data-dir only for image data.
     A ValueError (DataError) says what is wrong."""
@@ -603,11 +647,17 @@ def _iterations(config, args):
 
 def _resumed_config(checkpoint, args, changes):
     """The configuration a resume continues: the checkpoint's, with a new end from --iterations
-    or --epochs. Refuses changed options; None if the run is already complete."""
+    or --epochs, and generator averaging switched on if asked (it does not change training).
+    Refuses other changed options; None if the run is already complete."""
     from npgan.train import checkpoint_config
 
     config = checkpoint_config(checkpoint)
     given = {**changes, **({"preset": args.preset} if args.preset is not None else {})}
+    if not config["generator_average_decay"] and "generator_average_decay" in given:
+        try:
+            config = checkpoint_config(checkpoint, {"generator_average_decay": given["generator_average_decay"]})
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     for key, value in given.items():
         if config.get(key) != value:
             raise UsageError(f"--resume continues the saved run: {key} cannot change "
@@ -640,15 +690,16 @@ def _check_output(path):
         raise UsageError(f"cannot write {path}: it is a directory")
 
 
-def _load_gan(path, datasets=None, purpose=None):
-    """G and D of the checkpoint at ``path`` and its configuration. With ``datasets``, the
-    checkpoint must have been trained on one of them, else "<purpose>; <path> was trained on ..."."""
+def _load_gan(path, datasets=None, purpose=None, generator="average"):
+    """The GAN of the checkpoint at ``path`` (npgan.train.gan_from_checkpoint) and its
+    configuration. With ``datasets``, the checkpoint must have been trained on one of
+    them, else "<purpose>; <path> was trained on ..."."""
     from npgan.checkpoint import CheckpointError, load_checkpoint
     from npgan.train import checkpoint_config, gan_from_checkpoint
 
     try:
         checkpoint = load_checkpoint(path)
-        gan, config = gan_from_checkpoint(checkpoint), checkpoint_config(checkpoint)
+        gan, config = gan_from_checkpoint(checkpoint, generator), checkpoint_config(checkpoint)
     except (ValueError, CheckpointError) as error:
         raise UsageError(str(error)) from None
     if datasets is not None and config["dataset"] not in datasets:

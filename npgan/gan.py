@@ -38,7 +38,9 @@ from npgan.losses import discriminator_loss, generator_loss
 
 
 class GAN:
-    """G: noise (m, noise_dim) -> samples (m, data_dim); D: samples -> logits (m, 1)."""
+    """G: noise (m, noise_dim) -> samples (m, data_dim); D: samples -> logits (m, 1).
+
+    discriminator may be None: a generator alone (npgan export), for sampling only."""
 
     def __init__(self, generator, discriminator, divergence="gan"):
         self.generator = generator
@@ -61,11 +63,15 @@ class GAN:
 
     @property
     def params(self):
-        return {**self.params_of("G"), **self.params_of("D")}
+        """G's and D's parameters by prefixed name (G's alone for a generator without D)."""
+        return {name: value for network in self._networks() for name, value in self.params_of(network).items()}
 
     @property
     def grads(self):
-        return {**self.grads_of("G"), **self.grads_of("D")}
+        return {name: value for network in self._networks() for name, value in self.grads_of(network).items()}
+
+    def _networks(self):
+        return ("G",) if self.discriminator is None else ("G", "D")
 
     def params_of(self, network):
         """The parameters of "G" or "D" alone, under their prefixed names."""

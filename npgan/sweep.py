@@ -286,7 +286,7 @@ def evaluate_run(trainer, dataset):
         coverage = evaluate_toy(trainer.sample(MODE_SAMPLES, np.random.default_rng(MODE_SEED)), dataset)
         return {"modes_captured": coverage.modes_captured, "num_modes": dataset.num_modes,
                 "high_quality_percent": 100 * coverage.high_quality_fraction}
-    parzen = quick_parzen(trainer.gan, trainer.config, dataset)
+    parzen = quick_parzen(trainer.model, trainer.config, dataset)
     return {"parzen_quick": parzen.test_log_likelihood, "parzen_quick_standard_error": parzen.standard_error}
 
 

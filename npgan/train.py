@@ -41,9 +41,10 @@ from npgan.data.mnist import ImageData
 from npgan.evaluate.parzen import quick_parzen
 from npgan.init import output_bias_from_data
 from npgan.layers import sigmoid
-from npgan.models import build_gan, validate_config
+from npgan.gan import GAN
+from npgan.models import build_gan, build_generator, validate_config
 from npgan.noise import sample_noise
-from npgan.optim import Adam, MomentumSGD
+from npgan.optim import Adam, MomentumSGD, ParameterAverage
 
 RANDOM_STREAMS = ("init", "data", "noise", "dropout")
 METRICS = ("objective_d", "objective_g", "mean_d_real", "mean_d_fake", "false_negatives",
@@ -55,6 +56,9 @@ DIVERSITY_SAMPLES = 1000
 COLLAPSE_RATIO = 0.5  # warn when G's sample diversity is below half the data's
 DIVERSITY_SEED = 2**31 - 2  # fixed noise for monitoring: not drawn from the training streams
 SAMPLES_SEED = 2**31 - 1
+GENERATOR_ONLY = "generator"  # state["contents"] of an exported generator
+AVERAGE_PREFIX = "generator_average"  # checkpoint arrays "generator_average.average.G.0.W", ...
+GENERATOR_CHOICES = ("average", "trained")
 
 
 class TrainingDiverged(RuntimeError):
@@ -128,6 +132,10 @@ class Trainer:
     dataset: an npgan.data.mnist.ImageData (minibatches in shuffled passes over its
     train split), or anything with ``dim`` (the data width) and ``sample(m, rng)``
     returning an (m, dim) float32 array, e.g. npgan.data.toy.RING8.
+
+    ``gan`` is what Algorithm 1 trains; ``model`` is what samples and is evaluated: the
+    same GAN, or with generator_average_decay > 0 one whose G holds the moving average
+    of the trained G's parameters (``generator_average``, updated after every G step).
     """
 
     def __init__(self, config, dataset):
@@ -145,6 +153,12 @@ class Trainer:
                              dropout_rng=self.rngs["dropout"], output_bias=output_bias)
         self.optimizer_d = make_optimizer(self.config, self.gan.params_of("D"))
         self.optimizer_g = make_optimizer(self.config, self.gan.params_of("G"))
+        self.model, self.generator_average = self.gan, None
+        if self.config["generator_average_decay"] > 0:
+            averaged = build_generator(self.config, dataset.dim, rng=np.random.default_rng(0))  # overwritten
+            self.model = GAN(averaged, self.gan.discriminator, divergence=self.config["divergence"])
+            self.generator_average = ParameterAverage(self.gan.params_of("G"), self.model.params_of("G"),
+                                                      decay=self.config["generator_average_decay"])
         self.iteration = 0
         self.elapsed_seconds = 0.0  # of training before a resume
         self.metrics_window = None  # of a resume: train_run's running sums since its last log line
@@ -207,6 +221,8 @@ class Trainer:
             if not np.isfinite(value).all():
                 raise TrainingDiverged(f"parameter {name}", iteration, _non_finite(value),
                                        f" (the {network} step)")
+        if network == "G" and self.generator_average is not None:
+            self.generator_average.update()
 
     def _set_epoch(self):
         epoch = self.epoch
@@ -228,8 +244,8 @@ class Trainer:
 
     # -- sampling ---------------------------------------------------------------------------
     def sample(self, n, rng):
-        """n samples of G, in evaluation mode, drawn with noise from ``rng``."""
-        return generate(self.gan, self.config, n, rng)
+        """n samples of the model's G (the average, if kept), in evaluation mode, noise from ``rng``."""
+        return generate(self.model, self.config, n, rng)
 
     # -- checkpoints ------------------------------------------------------------------------
     def save(self, path, extra_state=None):
@@ -254,9 +270,14 @@ class Trainer:
         if data_dim != dataset.dim:
             raise CheckpointError(f"the checkpoint was trained on data of dimension {data_dim}; this "
                                   f"dataset has dimension {dataset.dim}")
+        if state.get("contents") == GENERATOR_ONLY:
+            raise CheckpointError("the checkpoint holds a generator only (npgan export): it can be sampled and "
+                                  "evaluated but not trained further")
         trainer = cls(checkpoint_config(checkpoint, config_changes), dataset)
+        # an average switched on at this resume (the checkpoint's run kept none) starts from its G
+        start_average = not checkpoint_config(checkpoint)["generator_average_decay"]
         try:
-            trainer.load_arrays(checkpoint.arrays)
+            trainer.load_arrays(checkpoint.arrays, start_average=start_average)
         except ValueError as error:
             raise CheckpointError(str(error)) from None
         trainer.iteration = iteration
@@ -276,13 +297,20 @@ class Trainer:
         parts = [("optimizer_d", self.optimizer_d), ("optimizer_g", self.optimizer_g)]
         if isinstance(self.batches, ShuffledBatches):
             parts.append(("batches", self.batches))
+        if self.generator_average is not None:
+            parts.append((AVERAGE_PREFIX, self.generator_average))
         return parts
 
-    def load_arrays(self, arrays):
+    def load_arrays(self, arrays, *, start_average=False):
+        """Parameters and state from checkpoint arrays. start_average: the arrays hold no
+        parameter average (averaging is switched on now); it starts from their G."""
         load_parameters(self.gan, arrays)
         for prefix, stateful in self._stateful_parts():
-            stateful.load_state_dict({key[len(prefix) + 1:]: value for key, value in arrays.items()
-                                      if key.startswith(prefix + ".")})
+            state = {key[len(prefix) + 1:]: value for key, value in arrays.items() if key.startswith(prefix + ".")}
+            if stateful is self.generator_average and start_average and not state:
+                stateful.reset()
+            else:
+                stateful.load_state_dict(state)
 
 
 def _non_finite(array):
@@ -291,17 +319,55 @@ def _non_finite(array):
     return " and ".join(kinds)
 
 
-def gan_from_checkpoint(checkpoint):
-    """G and D of a loaded Checkpoint, with its parameters (for sampling and evaluation).
+def gan_from_checkpoint(checkpoint, generator="average"):
+    """The GAN of a loaded Checkpoint, with its parameters, for sampling and evaluation.
+
+    generator: "average" gives G the moving average of its parameters where the run kept
+    one (generator_average_decay > 0; the model the run sampled and evaluated), else the
+    trained parameters; "trained" always the trained parameters (what Algorithm 1 left).
+    A generator-only checkpoint (npgan export) gives a GAN whose discriminator is None.
     A checkpoint whose arrays do not fit its configuration raises CheckpointError."""
+    if generator not in GENERATOR_CHOICES:
+        raise ValueError(f"generator must be one of {', '.join(GENERATOR_CHOICES)}; got {generator!r}")
     config = checkpoint_config(checkpoint)
     data_dim = _state_entry(checkpoint.state, "data_dim", lambda value: value >= 1)
     placeholder = np.random.default_rng(0)  # every parameter is overwritten by the checkpoint's
     gan = build_gan(config, data_dim, rng=placeholder, dropout_rng=placeholder)
+    arrays = dict(checkpoint.arrays)
+    exported = checkpoint.state.get("contents") == GENERATOR_ONLY
+    if exported:
+        kept = checkpoint.state.get("generator")
+        if generator != kept and not (generator == "average" and kept == "trained"):
+            raise CheckpointError(f"the checkpoint holds only the {kept} generator, not the {generator} one")
+        gan.discriminator = None
+    elif generator == "average" and config["generator_average_decay"] > 0:
+        for name in gan.params_of("G"):
+            key = f"{AVERAGE_PREFIX}.average.{name}"
+            if key not in arrays:
+                raise CheckpointError(f"the checkpoint has no {key}: its run kept no parameter average "
+                                      "(damaged, or pass generator='trained')")
+            arrays[name] = arrays[key]
     try:
-        load_parameters(gan, checkpoint.arrays)
+        load_parameters(gan, arrays)
     except ValueError as error:
         raise CheckpointError(str(error)) from None
+    return gan
+
+
+def export_generator(checkpoint, path, generator="average"):
+    """Write G alone (float32; the average or the trained parameters, as gan_from_checkpoint)
+    to ``path``: a checkpoint that sampling, evaluation and figures 2 and 3 accept, about a
+    third of a training checkpoint's size. Returns the GAN it holds (its discriminator None)."""
+    gan = gan_from_checkpoint(checkpoint, generator)
+    if gan.discriminator is not None:
+        kept = generator if checkpoint_config(checkpoint)["generator_average_decay"] > 0 else "trained"
+        state = {"contents": GENERATOR_ONLY, "generator": kept, "data_dim": checkpoint.state["data_dim"],
+                 "iteration": checkpoint.state.get("iteration")}
+    else:
+        state = dict(checkpoint.state)
+    save_checkpoint(path, config=checkpoint.config, state=state,
+                    arrays={name: value.copy() for name, value in gan.params_of("G").items()})
+    gan.discriminator = None
     return gan
 
 
@@ -453,7 +519,7 @@ def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=
             checkpoint_now = done % config["checkpoint_every"] == 0 or last
             parzen = None
             if checkpoint_now and _epoch_end(trainer) and isinstance(trainer.dataset, ImageData):
-                parzen = quick_parzen(trainer.gan, config, trainer.dataset).test_log_likelihood
+                parzen = quick_parzen(trainer.model, config, trainer.dataset).test_log_likelihood
                 parzen_curve.append((trainer.epochs_done, parzen))
             if done % config["log_every"] == 0 or last:
                 sample_diversity = diversity(trainer.sample(DIVERSITY_SAMPLES, np.random.default_rng(DIVERSITY_SEED)))

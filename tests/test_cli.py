@@ -101,6 +101,37 @@ def test_sample_writes_an_n_by_dim_float32_array(trained_run, tmp_path):
     np.testing.assert_array_equal(np.load(again), samples)
 
 
+def test_averaging_switched_on_at_a_resume_export_and_the_generator_option(tmp_path, capsys):
+    import numpy as np
+
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--out", str(out)]) == 0
+    assert main(["train", "--resume", "--out", str(out), "--iterations", "40", "--generator-average-decay", "0.9",
+                 "--no-progress"]) == 0
+    assert json.loads((out / "config.json").read_text())["generator_average_decay"] == 0.9
+    assert main(["train", "--resume", "--out", str(out), "--iterations", "50", "--generator-average-decay", "0.8"]) == 2
+    assert "generator_average_decay cannot change" in capsys.readouterr().err
+    checkpoint = str(out / "checkpoint.npz")
+    samples = {}
+    for choice in ("average", "trained"):
+        path = tmp_path / f"{choice}.npy"
+        assert main(["sample", "--checkpoint", checkpoint, "-n", "20", "--out", str(path), "--generator", choice]) == 0
+        samples[choice] = np.load(path)
+    assert not np.array_equal(samples["average"], samples["trained"])
+    exported = tmp_path / "g.npz"
+    assert main(["export", "--checkpoint", checkpoint, "--out", str(exported)]) == 0
+    assert "wrote G" in capsys.readouterr().out
+    assert exported.stat().st_size < (out / "checkpoint.npz").stat().st_size / 2
+    again = tmp_path / "again.npy"
+    assert main(["sample", "--checkpoint", str(exported), "-n", "20", "--out", str(again)]) == 0
+    np.testing.assert_array_equal(np.load(again), samples["average"])
+    assert main(["sample", "--checkpoint", str(exported), "-n", "20", "--out", str(again), "--generator",
+                 "trained"]) == 2
+    assert "holds only the average generator" in capsys.readouterr().err
+    assert main(["train", *TINY, "--out", str(tmp_path / "bad"), "--generator-average-decay", "1.5"]) == 2
+    assert "generator_average_decay must be in [0.0, 1.0)" in capsys.readouterr().err
+
+
 def test_evaluate_modes_json(trained_run, capsys):
     assert main(["evaluate", "modes", "--checkpoint", str(trained_run / "checkpoint.npz"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

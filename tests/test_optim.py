@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from npgan.optim import Adam, MomentumSGD
+from npgan.optim import Adam, MomentumSGD, ParameterAverage
 
 PAPER_SETTINGS = dict(
     learning_rate=0.1,
@@ -476,3 +476,73 @@ def test_adam_float32_stays_float32():
     assert all(value.dtype in (np.float32, np.int64) for value in optimizer.state_dict().values())
     assert all(np.all(np.isfinite(param)) for param in params.values())
     assert math.isclose(optimizer.current_learning_rate, 2e-4)
+
+
+# -- the parameter average (not in the paper) -------------------------------------------------
+
+
+def test_parameter_average_follows_its_formula_step_by_step():
+    params = make_params()
+    averages = {name: np.zeros_like(value) for name, value in params.items()}
+    average = ParameterAverage(params, averages, decay=0.9)
+    expected = {name: value.copy() for name, value in params.items()}  # starts at the parameters
+    for n in range(40):
+        for name, value in params.items():
+            value += gradients_at(params, n)[name]
+        weight = min(0.9, (1 + n) / (10 + n))
+        for name in expected:
+            expected[name] = weight * expected[name] + (1 - weight) * params[name]
+        average.update()
+    assert average.updates == 40
+    for name in params:
+        np.testing.assert_allclose(averages[name], expected[name], rtol=1e-12, atol=1e-12)
+
+
+def test_the_early_average_is_near_uniform_and_the_late_one_exponential():
+    """Constant parameters 0 then 1: the warm-up weights the first steps nearly uniformly."""
+    params = {"p": np.zeros(1)}
+    averages = {"p": np.zeros(1)}
+    average = ParameterAverage(params, averages, decay=0.999)
+    params["p"][...] = 1.0
+    for _ in range(5):
+        average.update()
+    assert 0.4 < averages["p"][0] < 1.0  # a plain EMA from the start would be at 1 - 0.999^5 = 0.005
+    for _ in range(20000):
+        average.update()
+    assert averages["p"][0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_parameter_average_state_round_trip_and_bad_states():
+    params = make_params(np.float32)
+    first = ParameterAverage(params, {k: np.empty_like(v) for k, v in params.items()}, decay=0.99)
+    for n in range(5):
+        params["G.0.W"] += 1.0
+        first.update()
+    second = ParameterAverage(params, {k: np.empty_like(v) for k, v in params.items()}, decay=0.99)
+    state = save_and_load_npz(first.state_dict())
+    second.load_state_dict(state)
+    assert second.updates == 5
+    for key, value in first.state_dict().items():
+        np.testing.assert_array_equal(second.state_dict()[key], value)
+    before = second.state_dict()
+    for bad, message in (({**state, "average.G.0.W": state["average.G.0.W"][:1]}, "expected"),
+                         ({**state, "average.G.0.b": np.full_like(state["average.G.0.b"], np.nan)}, "NaN"),
+                         ({k: v for k, v in state.items() if k != "updates"}, "missing"),
+                         ({**state, "updates": np.array(-1)}, ">= 0")):
+        with pytest.raises(ValueError, match=message):
+            second.load_state_dict(bad)
+        for key, value in before.items():  # nothing was changed
+            np.testing.assert_array_equal(second.state_dict()[key], value)
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, -0.5, float("nan")])
+def test_parameter_average_rejects_a_decay_outside_0_1(decay):
+    params = make_params()
+    with pytest.raises(ValueError, match="decay"):
+        ParameterAverage(params, {k: np.empty_like(v) for k, v in params.items()}, decay=decay)
+
+
+def test_parameter_average_rejects_averages_that_alias_the_parameters():
+    params = make_params()
+    with pytest.raises(ValueError, match="separate array"):
+        ParameterAverage(params, dict(params), decay=0.9)

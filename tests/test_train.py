@@ -14,6 +14,7 @@ from npgan.train import (
     Trainer,
     TrainingDiverged,
     TrainingInterrupted,
+    export_generator,
     gan_from_checkpoint,
     generate,
     train_run,
@@ -258,3 +259,91 @@ def test_a_metrics_line_torn_by_a_crash_is_dropped_and_a_damaged_one_refused(tmp
     with pytest.raises(RunDirectoryError, match="line 2 is not a metrics record"):
         train_run(Trainer.from_checkpoint(load_checkpoint(tmp_path / "checkpoint.npz"), RING8, iterations=40),
                   tmp_path)
+
+
+# -- the parameter average of G (generator_average_decay; the mnist-tuned preset) ------------
+
+
+def test_averaging_changes_what_samples_but_not_what_trains():
+    plain, averaged = Trainer(small_config(), RING8), Trainer(small_config(generator_average_decay=0.9), RING8)
+    for _ in range(30):
+        plain.train_iteration()
+        averaged.train_iteration()
+    for name, value in plain.gan.params.items():
+        np.testing.assert_array_equal(averaged.gan.params[name], value, err_msg=name)
+    assert plain.model is plain.gan and averaged.model is not averaged.gan
+    assert averaged.generator_average.updates == 30
+    assert averaged.model.discriminator is averaged.gan.discriminator
+    moved = [name for name, value in averaged.model.params_of("G").items()
+             if not np.array_equal(value, averaged.gan.params[name])]
+    assert moved == list(averaged.model.params_of("G"))
+    rng = lambda: np.random.default_rng(5)  # noqa: E731
+    assert not np.array_equal(averaged.sample(9, rng()), plain.sample(9, rng()))
+    np.testing.assert_array_equal(averaged.sample(9, rng()), generate(averaged.model, averaged.config, 9, rng()))
+
+
+def test_an_averaged_run_resumes_bit_identically(tmp_path):
+    config = small_config(generator_average_decay=0.95, checkpoint_every=10)
+    straight = Trainer(config, RING8)
+    train_run(straight, tmp_path / "straight")
+    first = Trainer({**config, "iterations": 20}, RING8)
+    train_run(first, tmp_path / "resumed")
+    resumed = Trainer.from_checkpoint(load_checkpoint(tmp_path / "resumed" / "checkpoint.npz"), RING8, iterations=40)
+    train_run(resumed, tmp_path / "resumed")
+    for network in ("gan", "model"):
+        for name, value in getattr(straight, network).params.items():
+            np.testing.assert_array_equal(getattr(resumed, network).params[name], value, err_msg=f"{network} {name}")
+    assert resumed.generator_average.updates == 40
+
+
+def test_averaging_switched_on_at_a_resume_starts_from_the_checkpoints_generator(tmp_path):
+    config = small_config()
+    train_run(Trainer({**config, "iterations": 20}, RING8), tmp_path)
+    checkpoint = load_checkpoint(tmp_path / "checkpoint.npz")
+    resumed = Trainer.from_checkpoint(checkpoint, RING8, generator_average_decay=0.9)
+    assert resumed.generator_average.updates == 0
+    for name, value in resumed.model.params_of("G").items():
+        np.testing.assert_array_equal(value, checkpoint.arrays[name])
+    plain = Trainer.from_checkpoint(checkpoint, RING8)
+    for _ in range(10):
+        resumed.train_iteration()
+        plain.train_iteration()
+    for name, value in plain.gan.params.items():
+        np.testing.assert_array_equal(resumed.gan.params[name], value, err_msg=name)
+
+
+def test_a_checkpoint_gives_the_average_or_the_trained_generator(tmp_path):
+    trainer = Trainer(small_config(generator_average_decay=0.9), RING8)
+    path = train_run(trainer, tmp_path)
+    checkpoint = load_checkpoint(path)
+    for choice, source in (("average", trainer.model), ("trained", trainer.gan)):
+        gan = gan_from_checkpoint(checkpoint, choice)
+        for name, value in source.params_of("G").items():
+            np.testing.assert_array_equal(gan.params[name], value, err_msg=f"{choice} {name}")
+    with pytest.raises(ValueError, match="generator must be one of"):
+        gan_from_checkpoint(checkpoint, "best")
+    damaged = dataclasses.replace(checkpoint, arrays={k: v for k, v in checkpoint.arrays.items()
+                                                      if not k.startswith("generator_average.")})
+    with pytest.raises(ValueError, match="kept no parameter average"):
+        gan_from_checkpoint(damaged)
+    with pytest.raises(ValueError, match="ParameterAverage state"):
+        Trainer.from_checkpoint(damaged, RING8)
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.9])
+def test_an_exported_generator_samples_like_the_run_and_cannot_train(tmp_path, decay):
+    trainer = Trainer(small_config(generator_average_decay=decay), RING8)
+    checkpoint = load_checkpoint(train_run(trainer, tmp_path / "run"))
+    exported = export_generator(checkpoint, tmp_path / "g.npz")
+    loaded = load_checkpoint(tmp_path / "g.npz")
+    assert set(loaded.arrays) == set(trainer.gan.params_of("G"))
+    assert loaded.state["generator"] == ("average" if decay else "trained")
+    gan = gan_from_checkpoint(loaded)
+    assert gan.discriminator is None and exported.discriminator is None
+    rng = lambda: np.random.default_rng(2)  # noqa: E731
+    np.testing.assert_array_equal(generate(gan, trainer.config, 50, rng()), trainer.sample(50, rng()))
+    with pytest.raises(ValueError, match="generator only"):
+        Trainer.from_checkpoint(loaded, RING8)
+    if decay:
+        with pytest.raises(ValueError, match="only the average generator"):
+            gan_from_checkpoint(loaded, "trained")
