@@ -10,6 +10,9 @@ reference as horizontal lines.
     python benchmarks/parzen_curve.py --data-dir ../shared/data/mnist \\
         --results benchmarks/results/paper-mnist-parzen.json \\
         --out benchmarks/figures/paper-mnist-parzen.png CHECKPOINT_DIR [CHECKPOINT_DIR ...]
+
+--generator average evaluates the moving average of G where a run kept one (mnist-tuned);
+--compare LABEL=OTHER.json adds another results file's curve to the figure.
 """
 
 import argparse
@@ -35,6 +38,12 @@ def main():
     parser.add_argument("--out", required=True, help="output PNG")
     parser.add_argument("--every", type=int, default=1, help="evaluate only epochs divisible by this")
     parser.add_argument("--title", default="paper-mnist, seed 0")
+    parser.add_argument("--generator", choices=("average", "trained"), default="trained",
+                        help="which G of each checkpoint (npgan evaluate parzen --generator; default: trained)")
+    parser.add_argument("--from-epoch", type=int, default=1, help="evaluate only epochs from this one on")
+    parser.add_argument("--label", default="npgan", help="the curve's label")
+    parser.add_argument("--compare", action="append", default=[], metavar="LABEL=RESULTS.json",
+                        help="draw another results file's curve too (not evaluated here)")
     args = parser.parse_args()
 
     results = json.load(open(args.results)) if os.path.exists(args.results) else {}
@@ -44,10 +53,10 @@ def main():
             epoch = int(re.search(r"epoch-(\d+)\.npz$", path).group(1))
             checkpoints.setdefault(epoch, path)
     for epoch in sorted(checkpoints):
-        if str(epoch) in results or (epoch % args.every and epoch > 3):
+        if str(epoch) in results or (epoch % args.every and epoch > 3) or epoch < args.from_epoch:
             continue
         command = [sys.executable, "-m", "npgan", "evaluate", "parzen", "--checkpoint", checkpoints[epoch],
-                   "--json"] + (["--data-dir", args.data_dir] if args.data_dir else [])
+                   "--json", "--generator", args.generator] + (["--data-dir", args.data_dir] if args.data_dir else [])
         if "reference" not in results:
             command.append("--reference")
         completed = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -65,9 +74,15 @@ def main():
     references = dict(TABLE_1)
     if "reference" in results:
         references["real data (10,000 training images)"] = round(results["reference"]["test_log_likelihood"], 1)
+    more = {}
+    for item in args.compare:
+        label, path = item.split("=", 1)
+        other = json.load(open(path))
+        other_epochs = sorted(int(key) for key in other if key.isdigit())
+        more[label] = other_epochs, [other[str(e)]["test_log_likelihood"] for e in other_epochs]
     parzen_curve_figure(epochs, [results[str(e)]["test_log_likelihood"] for e in epochs], args.out,
                         title=f"{args.title}: Parzen log-likelihood on MNIST test (10,000 samples of G)",
-                        label="npgan", references=references)
+                        label=args.label, references=references, more=more)
     print(f"wrote {args.out}")
 
 

@@ -43,7 +43,7 @@ divergences_figure(out_path, *, seed=0)
     std of each mode: mode-covering against mode-seeking, from real runs
     (divergence_runs; per-divergence settings in DIVERGENCE_RUN_SETTINGS).
 
-parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", references=None)
+parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", references=None, more=None)
     A Parzen log-likelihood against the epoch, with optional labelled horizontal
     reference lines (Table 1's rows, the real-data reference). What an image run
     writes as parzen.png.
@@ -491,24 +491,30 @@ def divergences_figure(out_path, *, seed=0):
 # ------------------------------------------------------------------------ Parzen curve
 
 
-def parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", references=None):
+def parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", references=None, more=None):
     """A Parzen log-likelihood against the epoch; writes a PNG and returns (epochs, values).
 
     references: an optional {name: value} drawn as labelled horizontal lines (e.g. the
-    rows of Table 1, or the real-data reference). What a run of an image preset writes
-    as parzen.png (the quick estimate on validation) and what benchmarks/RESULTS.md
-    shows for the reproduction (the full estimate on test).
+    rows of Table 1, or the real-data reference). more: optional further curves,
+    {label: (epochs, values)}. What a run of an image preset writes as parzen.png (the
+    quick estimate on validation) and what benchmarks/RESULTS.md shows for the
+    reproduction (the full estimate on test).
     """
-    epochs = np.asarray(epochs, dtype=np.float64)
-    values = np.asarray(values, dtype=np.float64)
-    if epochs.ndim != 1 or epochs.shape != values.shape or len(epochs) == 0:
-        raise ValueError(f"epochs and values must be equal-length non-empty 1-D sequences, got shapes "
-                         f"{epochs.shape} and {values.shape}")
+    curves = {label: (epochs, values), **(more or {})}
+    for name, (xs, ys) in curves.items():
+        xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+        if xs.ndim != 1 or xs.shape != ys.shape or len(xs) == 0:
+            raise ValueError(f"epochs and values of {name!r} must be equal-length non-empty 1-D sequences, got "
+                             f"shapes {xs.shape} and {ys.shape}")
+        curves[name] = xs, ys
     _check_out_path(out_path)
     figure, (ax,) = _new_figure(figsize=(7.5, 4.5), ncols=1)
-    ax.plot(epochs, values, marker="o", markersize=3, color="tab:blue", linewidth=1.5, label=label)
+    markers = "os^v"
+    for index, (name, (xs, ys)) in enumerate(curves.items()):
+        ax.plot(xs, ys, marker=markers[index % len(markers)], markersize=3, color=f"C{index}", linewidth=1.5,
+                label=name)
     for index, (name, value) in enumerate((references or {}).items()):  # in the legend: close values
-        ax.axhline(value, color=f"C{(index + 1) % 10}", linestyle="--", linewidth=1.0,   # would overlap
+        ax.axhline(value, color=f"C{(index + len(curves)) % 10}", linestyle="--", linewidth=1.0,  # would overlap
                    label=f"{name}: {value:g}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("Parzen log-likelihood (nats)")
@@ -517,7 +523,7 @@ def parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", 
     ax.legend(loc="lower right", fontsize=9)
     figure.tight_layout()
     _write_png(figure, out_path)
-    return epochs, values
+    return curves[label]
 
 
 # ----------------------------------------------------------------------- toy samples

@@ -26,6 +26,7 @@ from npgan.figures import (
     figure3,
     image_grid,
     nearest_neighbours,
+    parzen_curve_figure,
     samples_grid_figure,
     saturation_figure,
     toy_samples_figure,
@@ -235,6 +236,20 @@ def test_samples_grid_figure_rejects_too_few_samples_and_writes_nothing(tmp_path
     with pytest.raises(ValueError, match="n >= 100"):
         samples_grid_figure(np.zeros((99, 16)), (4, 4), tmp_path / "samples.png")
     assert os.listdir(tmp_path) == []
+
+
+def test_parzen_curve_figure_draws_several_curves_and_checks_each(tmp_path):
+    out_path = tmp_path / "parzen.png"
+    epochs, values = parzen_curve_figure([5, 10, 20], [-53.2, 43.9, 95.0], out_path, label="trained",
+                                         references={"real data": 241.2},
+                                         more={"average": ([15, 20], [120.0, 150.0])})
+    assert only_file_in(tmp_path) == str(out_path)
+    png_size(out_path)
+    np.testing.assert_array_equal(epochs, [5, 10, 20])
+    np.testing.assert_array_equal(values, [-53.2, 43.9, 95.0])
+    with pytest.raises(ValueError, match="'average'"):
+        parzen_curve_figure([5], [1.0], tmp_path / "bad.png", more={"average": ([1, 2], [3.0])})
+    assert not (tmp_path / "bad.png").exists()
 
 
 # ------------------------------------------------------------------ nearest neighbours
