@@ -8,13 +8,14 @@ Discriminator step: the gradient of L_D with respect to D's parameters only.
                                        each half is backpropagated through its own
                                        activations and dropout masks
     D.backward([dL_D/da_real; dL_D/da_fake])
+                                       (input_grad=False: no gradient for the data)
 
 Generator step: the gradient of L_G with respect to G's parameters only.
     a_fake = D(G(z))
     dL_G/dG(z) = D.backward(dL_G/da_fake)   through D, its dropout masks included
-    G.backward(dL_G/dG(z))
-    D's parameter gradients from this pass are discarded (zeroed): the G step
-    must never move D.
+    G.backward(dL_G/dG(z))                  (input_grad=False: none for z)
+    The G step must never move D: D's backward here computes no parameter
+    gradients (param_grads=False), and D's grads are zeroed after it.
 
 Simultaneous (the authors' released code): one minibatch and one noise batch;
 D's gradient and G's gradient both come from the same D pass on [x; G(z)]
@@ -108,7 +109,7 @@ class GAN:
         real_logits, fake_logits = logits[: len(x_real)], logits[len(x_real):]
         value, grad_real, grad_fake = self.discriminator_loss(real_logits, fake_logits)
         self.discriminator.zero_grad()
-        self.discriminator.backward(loss_scale * np.concatenate([grad_real, grad_fake]))
+        self.discriminator.backward(loss_scale * np.concatenate([grad_real, grad_fake]), input_grad=False)
         return StepResult(value, real_logits, fake_logits)
 
     def generator_gradients(self, z, *, kind="non-saturating"):
@@ -120,7 +121,8 @@ class GAN:
         fake_logits = self.discriminator.forward(x_fake)
         value, grad_fake = self.generator_loss(fake_logits, kind)
         self.generator.zero_grad()
-        self.generator.backward(self.discriminator.backward(grad_fake))
+        grad_x_fake = self.discriminator.backward(grad_fake, param_grads=False)
+        self.generator.backward(grad_x_fake, input_grad=False)
         self.discriminator.zero_grad()  # this pass must not move D
         return StepResult(value, None, fake_logits)
 
@@ -132,16 +134,18 @@ class GAN:
         logits = self.discriminator.forward(np.concatenate([x_real, x_fake]))
         real_logits, fake_logits = logits[:m], logits[m:]
 
-        # G's gradient first, through the pass, then D's grads from it are discarded.
+        # G's gradient first, through the pass, computing no D gradients.
         g_value, g_grad_fake = self.generator_loss(fake_logits, kind)
         upstream = np.concatenate([np.zeros_like(real_logits), g_grad_fake])
         self.generator.zero_grad()
-        self.generator.backward(self.discriminator.backward(upstream)[m:])
+        grad_x = self.discriminator.backward(upstream, param_grads=False)
+        self.generator.backward(grad_x[m:], input_grad=False)
 
         # D's gradient from the same pass (the same activations and dropout masks).
         d_value, grad_real, grad_fake = self.discriminator_loss(real_logits, fake_logits)
         self.discriminator.zero_grad()
-        self.discriminator.backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]))
+        self.discriminator.backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]),
+                                    input_grad=False)
         return StepResult(d_value, real_logits, fake_logits), StepResult(g_value, None, fake_logits)
 
 

@@ -6,6 +6,14 @@ Every layer follows one contract (the CS231n one):
 - ``backward(grad_out)`` takes dL/d(output) and returns dL/d(input), adding the
   parameter gradients into ``grads`` (``+=``: they accumulate until
   ``zero_grad()``, because D's loss is a real term plus a fake term);
+- two switches skip what a caller would throw away (npgan/gan.py uses both):
+  ``backward(grad_out, param_grads=False)`` leaves ``grads`` untouched (G's
+  gradient taken through D, which must not move D), and
+  ``backward(grad_out, input_grad=False)`` computes no dL/d(input) and returns
+  None (D's own step: nothing needs the data's gradient; G's first layer: nothing
+  needs the noise's). What is computed is computed the same way either way. In a
+  Sequential, input_grad=False reaches down to the lowest layer with parameters:
+  a parameterless layer below it (paper-mnist D's input dropout) is skipped;
 - ``params`` and ``grads`` are dicts with the same keys and shapes (empty for
   parameterless layers);
 - ``predict(x)`` is a forward pass that keeps nothing, for sampling, evaluation
@@ -107,8 +115,21 @@ class Layer:
     def forward(self, x):
         raise NotImplementedError
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, param_grads=True, input_grad=True):
+        """dL/d(input) from dL/d(output) = grad_out, adding dL/d(params) into ``grads``.
+
+        param_grads=False: ``grads`` are left as they are (nothing is computed for them).
+        input_grad=False: dL/d(input) is not computed and None is returned.
+        """
         raise NotImplementedError
+
+    def skip_backward(self):
+        """Close the last forward pass without backpropagating through it (a Sequential does
+        this for layers below the lowest one whose gradient anyone needs). The cache stays,
+        so the same pass can still be backpropagated again."""
+        if self._cache is None:
+            raise RuntimeError(f"{self}: backward skipped without a forward pass to close")
+        self._awaiting_backward = False
 
     def predict(self, x):
         """Forward pass that keeps no cache (sampling, evaluation, finite differences)."""
@@ -193,10 +214,11 @@ class Linear(Layer):
         self._keep(x=x, output_shape=output.shape)
         return output
 
-    def backward(self, grad_out):
-        """dW = x^T g,  db = sum_n g,  dx = g W^T."""
+    def backward(self, grad_out, *, param_grads=True, input_grad=True):
+        """dW = x^T g,  db = sum_n g  (if param_grads);  dx = g W^T  (if input_grad, else None)."""
         x = self._kept(grad_out)["x"]
-        return kernels.affine_backward(x, self.params["W"], grad_out, self.grads["W"], self.grads["b"])
+        return kernels.affine_backward(x, self.params["W"], grad_out, self.grads["W"], self.grads["b"],
+                                       param_grads=param_grads, input_grad=input_grad)
 
     def forward_activation(self, x, activation):
         """activation(x @ W + b) in one kernel, for a ReLU or Sigmoid ``activation`` that
@@ -208,13 +230,14 @@ class Linear(Layer):
         activation._keep(output=output, output_shape=output.shape)
         return output
 
-    def backward_activation(self, grad_out, activation):
+    def backward_activation(self, grad_out, activation, *, param_grads=True, input_grad=True):
         """activation.backward then self.backward in one kernel: dz = g * activation'(z),
-        dW = x^T dz, db = sum_n dz, dx = dz W^T."""
+        dW = x^T dz, db = sum_n dz (if param_grads), dx = dz W^T (if input_grad, else None)."""
         output = activation._kept(grad_out)["output"]
         x = self._kept(grad_out)["x"]
         fused = kernels.affine_relu_backward if isinstance(activation, ReLU) else kernels.affine_sigmoid_backward
-        return fused(x, self.params["W"], output, grad_out, self.grads["W"], self.grads["b"])
+        return fused(x, self.params["W"], output, grad_out, self.grads["W"], self.grads["b"],
+                     param_grads=param_grads, input_grad=input_grad)
 
     def __repr__(self):
         return f"Linear({self.in_features} -> {self.out_features})"
@@ -229,10 +252,11 @@ class ReLU(Layer):
         self._keep(output=output, output_shape=x.shape)
         return output
 
-    def backward(self, grad_out):
-        """dx = g * [x > 0] = g * [y > 0]  (the derivative at exactly 0 is taken as 0)."""
+    def backward(self, grad_out, *, param_grads=True, input_grad=True):
+        """dx = g * [x > 0] = g * [y > 0]  (the derivative at exactly 0 is taken as 0).
+        No parameters: param_grads changes nothing; input_grad=False returns None."""
         output = self._kept(grad_out)["output"]
-        return kernels.relu_backward(grad_out, output)
+        return kernels.relu_backward(grad_out, output) if input_grad else None
 
     def kink_state(self):
         return None if self._cache is None else self._cache["output"] > 0
@@ -251,10 +275,11 @@ class Sigmoid(Layer):
         self._keep(output=output, output_shape=x.shape)
         return output
 
-    def backward(self, grad_out):
-        """dx = g * y (1 - y)."""
+    def backward(self, grad_out, *, param_grads=True, input_grad=True):
+        """dx = g * y (1 - y).  No parameters: param_grads changes nothing; input_grad=False
+        returns None."""
         output = self._kept(grad_out)["output"]
-        return kernels.sigmoid_backward(grad_out, output)
+        return kernels.sigmoid_backward(grad_out, output) if input_grad else None
 
 
 def sigmoid(x):
@@ -291,13 +316,15 @@ class Maxout(Layer):
         self._keep(x=x, winners=winners, output_shape=output.shape)
         return output
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, param_grads=True, input_grad=True):
         """Each unit's gradient goes to its winning piece only:
         dz[n, j*pieces + k] = g[n, j] if k = argmax_k z[n, j*pieces + k] else 0;
-        then as Linear: dW = x^T dz, db = sum_n dz, dx = dz W^T."""
+        then as Linear: dW = x^T dz, db = sum_n dz (if param_grads), dx = dz W^T (if
+        input_grad, else None)."""
         cache = self._kept(grad_out)
         return kernels.maxout_backward(cache["x"], self.params["W"], cache["winners"], grad_out,
-                                       self.grads["W"], self.grads["b"], self.pieces)
+                                       self.grads["W"], self.grads["b"], self.pieces,
+                                       param_grads=param_grads, input_grad=input_grad)
 
     def kink_state(self):
         return None if self._cache is None else self._cache["winners"]
@@ -344,9 +371,12 @@ class Dropout(Layer):
             output = x if scaled_mask is None else x * scaled_mask
         return output
 
-    def backward(self, grad_out):
-        """dx = g * m / keep_prob, with the mask of the forward pass."""
+    def backward(self, grad_out, *, param_grads=True, input_grad=True):
+        """dx = g * m / keep_prob, with the mask of the forward pass.  No parameters:
+        param_grads changes nothing; input_grad=False returns None."""
         scaled_mask = self._kept(grad_out)["scaled_mask"]
+        if not input_grad:
+            return None
         return grad_out if scaled_mask is None else grad_out * scaled_mask
 
     def freeze_mask(self):
@@ -408,17 +438,45 @@ class Sequential(Layer):
                 index += 1
         return x
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, param_grads=True, input_grad=True):
+        """Right to left, each layer's input gradient the upstream gradient of the one before.
+
+        param_grads goes to every layer. input_grad=False returns None and computes no input
+        gradient that only served it: the lowest layer with parameters gets input_grad=False,
+        and the parameterless layers below it (an input dropout: its gradient would only
+        carry dL/dx down) are skipped (skip_backward). The layers above still compute theirs,
+        which the parameters below them need.
+        """
+        lowest = 0 if input_grad else self._lowest_needing_upstream(param_grads)
         index = len(self.layers) - 1
-        while index >= 0:
+        while index >= lowest:
             layer = self.layers[index]
-            if index >= 1 and _fusable(self.layers[index - 1], layer):
-                grad_out = self.layers[index - 1].backward_activation(grad_out, layer)
-                index -= 2
-            else:
-                grad_out = layer.backward(grad_out)
+            if index - 1 >= lowest and _fusable(self.layers[index - 1], layer):
                 index -= 1
-        return grad_out
+                grad_out = self.layers[index].backward_activation(
+                    grad_out, layer, param_grads=param_grads, input_grad=input_grad or index > lowest)
+            else:
+                grad_out = layer.backward(grad_out, param_grads=param_grads,
+                                          input_grad=input_grad or index > lowest)
+            index -= 1
+        for layer in self.layers[:lowest]:
+            layer.skip_backward()
+        return grad_out if input_grad else None
+
+    def _lowest_needing_upstream(self, param_grads):
+        """When nobody needs the input gradient, the index of the lowest layer that needs its
+        upstream gradient: the lowest with parameters, or len(self.layers) (every layer
+        skipped) when none has any or param_grads is False too."""
+        if param_grads:
+            for index, layer in enumerate(self.layers):
+                if layer.params:
+                    return index
+        return len(self.layers)
+
+    def skip_backward(self):
+        """Close the last pass of every layer without backpropagating (see Layer.skip_backward)."""
+        for layer in self.layers:
+            layer.skip_backward()
 
     def predict(self, x):
         for layer in self.layers:

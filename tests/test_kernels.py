@@ -120,10 +120,11 @@ def test_elementwise_activations_match_the_reference(seed, shape, dtype):
 
 # -- backward kernels -------------------------------------------------------------------------
 
-def run_backward(kernels, name, x, W, b, grad, extra, start):
+def run_backward(kernels, name, x, W, b, grad, extra, start, **options):
     grad_W, grad_b = start[0].copy(), start[1].copy()
-    grad_x = getattr(kernels, name)(x, W, *extra, grad, grad_W, grad_b) if name != "maxout_backward" else \
-        kernels.maxout_backward(x, W, extra[0], grad, grad_W, grad_b, extra[1])
+    grad_x = getattr(kernels, name)(x, W, *extra, grad, grad_W, grad_b, **options) \
+        if name != "maxout_backward" else \
+        kernels.maxout_backward(x, W, extra[0], grad, grad_W, grad_b, extra[1], **options)
     return grad_x, grad_W, grad_b
 
 
@@ -163,6 +164,35 @@ def test_backward_kernels_within_the_product_bound_on_random_data(seed, shape, d
     np.testing.assert_array_equal(got[2], expected[2])  # the bias sum: same order
     assert np.all(np.abs(got[0] - expected[0]) <= 2 * W.shape[1] * eps * (np.abs(grad) @ np.abs(W).T))
     assert np.all(np.abs(got[1] - expected[1]) <= 2 * len(x) * eps * (np.abs(x).T @ np.abs(grad)))
+
+
+@settings(max_examples=10)
+@given(seeds, shapes, st.sampled_from(DTYPES))
+def test_backward_kernels_skip_what_they_are_told_and_keep_the_rest_bit_for_bit(seed, shape, dtype):
+    """param_grads=False: grad_W and grad_b untouched, the same dx; input_grad=False: None,
+    the same grad_W and grad_b; on each implementation, against its own full call."""
+    rng, x, W, b = layer_arrays(seed, shape, dtype, exact=False)
+    pieces = shape[3]
+    start = (rng.standard_normal(W.shape).astype(dtype), rng.standard_normal(b.shape).astype(dtype))
+    _, winners = reference.affine_maxout(x, W, b, pieces)
+    grad = rng.standard_normal((len(x), W.shape[1])).astype(dtype)
+    cases = {
+        "affine_backward": (), "affine_relu_backward": (reference.affine_relu(x, W, b),),
+        "affine_sigmoid_backward": (reference.affine_sigmoid(x, W, b),), "maxout_backward": (winners, pieces),
+    }
+    for kernels in (reference, compiled):
+        for name, extra in cases.items():
+            grad_y = rng.standard_normal(winners.shape).astype(dtype) if name == "maxout_backward" else grad
+            full = run_backward(kernels, name, x, W, b, grad_y, extra, start)
+            without_params = run_backward(kernels, name, x, W, b, grad_y, extra, start, param_grads=False)
+            without_input = run_backward(kernels, name, x, W, b, grad_y, extra, start, input_grad=False)
+            where = f"{kernels.__name__}.{name}"
+            np.testing.assert_array_equal(without_params[0], full[0], err_msg=where)
+            for got, unchanged in zip(without_params[1:], start):
+                np.testing.assert_array_equal(got, unchanged, err_msg=where)
+            assert without_input[0] is None, where
+            for got, accumulated in zip(without_input[1:], full[1:]):
+                np.testing.assert_array_equal(got, accumulated, err_msg=where)
 
 
 # -- dropout and momentum ---------------------------------------------------------------------
@@ -259,6 +289,93 @@ def test_a_network_forward_and_backward_agree_across_backends(dtype):
     for name in grads0:
         scale = np.abs(grads0[name]).max()
         np.testing.assert_allclose(grads1[name], grads0[name], rtol=64 * eps, atol=64 * eps * scale)
+
+
+def every_kind_of_layer(rng, dtype):
+    """Each layer type alone, each pair the numba backend fuses, a chain like paper-mnist's D
+    and G in one (an input dropout below its lowest parameters), and a nested chain."""
+    def linear(fan_in, fan_out):
+        return Linear(fan_in, fan_out, rng=rng, dtype=dtype, init_scale=0.5)
+
+    return [linear(6, 4), ReLU(), Sigmoid(), Maxout(6, 2, 3, rng=rng, dtype=dtype, init_scale=0.5),
+            Dropout(0.7, rng=rng), Sequential(linear(6, 5), ReLU()), Sequential(linear(6, 5), Sigmoid()),
+            Sequential(Dropout(0.8, rng=rng), Maxout(6, 4, 3, rng=rng, dtype=dtype, init_scale=0.5),
+                       Dropout(0.5, rng=rng), linear(4, 5), ReLU(), linear(5, 6), Sigmoid()),
+            Sequential(ReLU(), Sequential(Dropout(0.5, rng=rng), linear(6, 5)), ReLU(), linear(5, 3))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", npgan.kernels.BACKENDS)
+def test_backward_without_param_grads_or_input_grad_keeps_the_rest_bit_for_bit(backend, dtype):
+    """One pass of each layer backpropagated four times from the same grads (random, not zero):
+    param_grads=False leaves them exactly as they were and returns the full backward's dx;
+    input_grad=False returns None and adds exactly the full backward's gradients."""
+    rng = np.random.default_rng(0)
+    with npgan.kernels.use_backend(backend):
+        for layer in every_kind_of_layer(rng, dtype):
+            x = rng.standard_normal((5, 6)).astype(dtype)
+            upstream = rng.standard_normal(layer.forward(x).shape).astype(dtype)
+            start = {name: rng.standard_normal(g.shape).astype(dtype) for name, g in layer.grads.items()}
+
+            def backward(**options):
+                for name, gradient in layer.grads.items():
+                    gradient[...] = start[name]
+                grad_x = layer.backward(upstream, **options)
+                return grad_x, {name: gradient.copy() for name, gradient in layer.grads.items()}
+
+            full_dx, full_grads = backward()
+            for options, grads_expected in (({"param_grads": False}, start), ({"input_grad": False}, full_grads),
+                                            ({"param_grads": False, "input_grad": False}, start)):
+                grad_x, grads = backward(**options)
+                if options.get("input_grad", True):
+                    np.testing.assert_array_equal(grad_x, full_dx, err_msg=f"{layer} {options}")
+                else:
+                    assert grad_x is None, (layer, options)
+                assert grads.keys() == grads_expected.keys()
+                for name in grads:
+                    np.testing.assert_array_equal(grads[name], grads_expected[name],
+                                                  err_msg=f"{layer} {name} {options}")
+            layer.forward(x)  # every layer's pass was closed, skipped ones included
+            layer.clear_cache()
+
+
+BACKWARD_KERNELS = ("affine_backward", "affine_relu_backward", "affine_sigmoid_backward", "maxout_backward")
+
+
+def spy_on_backward_kernels(monkeypatch):
+    """Record (kernel, param_grads, input_grad) for every backward kernel the layers call."""
+    calls = []
+    for name in BACKWARD_KERNELS:
+        def spy(*arrays, _name=name, _kernel=getattr(npgan.kernels, name), **options):
+            calls.append((_name, options.get("param_grads", True), options.get("input_grad", True)))
+            return _kernel(*arrays, **options)
+        monkeypatch.setattr(npgan.kernels, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize("backend", npgan.kernels.BACKENDS)
+def test_a_chain_computes_no_input_gradient_below_its_lowest_parameters(backend, monkeypatch):
+    """In a chain like paper-mnist's D (dropout, maxout, ...), input_grad=False reaches the
+    maxout: its dz W^T is not computed, and the dropout below it is skipped, not run."""
+    rng = np.random.default_rng(0)
+    with npgan.kernels.use_backend(backend):
+        chain = every_kind_of_layer(rng, np.float32)[7]
+        x = rng.standard_normal((5, 6)).astype(np.float32)
+        upstream = rng.standard_normal(chain.forward(x).shape).astype(np.float32)
+        calls = spy_on_backward_kernels(monkeypatch)
+
+        def refuse(grad_out, **options):
+            raise AssertionError("the input dropout was backpropagated")
+
+        monkeypatch.setattr(chain.layers[0], "backward", refuse)
+        assert chain.backward(upstream, input_grad=False) is None
+        assert [call[1:] for call in calls] == [(True, True), (True, True), (True, False)]
+        assert calls[-1][0] == "maxout_backward"
+        monkeypatch.undo()
+        calls = spy_on_backward_kernels(monkeypatch)
+        assert chain.backward(upstream, param_grads=False).shape == x.shape
+        assert [call[1:] for call in calls] == [(False, True)] * 3
+        chain.forward(x)  # the skipped dropout's pass was closed
 
 
 def test_training_on_both_backends_is_reproducible_and_agrees():

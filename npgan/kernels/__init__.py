@@ -141,24 +141,31 @@ def sigmoid_backward(grad_y, y):
     return _implementation(grad_y, y).sigmoid_backward(_c(grad_y), _c(y))
 
 
-def affine_backward(x, W, grad_z, grad_W, grad_b):
+# The backward kernels: param_grads=False leaves grad_W and grad_b untouched (no x^T dz, no
+# bias sum); input_grad=False computes no dz W^T and returns None.
+
+def affine_backward(x, W, grad_z, grad_W, grad_b, *, param_grads=True, input_grad=True):
     kernels = _implementation(x, W, grad_z, grad_W, grad_b)
-    return kernels.affine_backward(_c(x), W, _c(grad_z), grad_W, grad_b)
+    return kernels.affine_backward(_c(x), W, _c(grad_z), grad_W, grad_b,
+                                   param_grads=param_grads, input_grad=input_grad)
 
 
-def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b):
+def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b, *, param_grads=True, input_grad=True):
     kernels = _implementation(x, W, y, grad_y, grad_W, grad_b)
-    return kernels.affine_relu_backward(_c(x), W, _c(y), _c(grad_y), grad_W, grad_b)
+    return kernels.affine_relu_backward(_c(x), W, _c(y), _c(grad_y), grad_W, grad_b,
+                                        param_grads=param_grads, input_grad=input_grad)
 
 
-def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b):
+def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b, *, param_grads=True, input_grad=True):
     kernels = _implementation(x, W, y, grad_y, grad_W, grad_b)
-    return kernels.affine_sigmoid_backward(_c(x), W, _c(y), _c(grad_y), grad_W, grad_b)
+    return kernels.affine_sigmoid_backward(_c(x), W, _c(y), _c(grad_y), grad_W, grad_b,
+                                           param_grads=param_grads, input_grad=input_grad)
 
 
-def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces):
+def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces, *, param_grads=True, input_grad=True):
     kernels = _implementation(x, W, grad_y, grad_W, grad_b)
-    return kernels.maxout_backward(_c(x), W, _c(winners), _c(grad_y), grad_W, grad_b, pieces)
+    return kernels.maxout_backward(_c(x), W, _c(winners), _c(grad_y), grad_W, grad_b, pieces,
+                                   param_grads=param_grads, input_grad=input_grad)
 
 
 def dropout(x, uniform, keep_prob):

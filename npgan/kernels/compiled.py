@@ -142,28 +142,35 @@ def sigmoid_backward(grad_y, y):
 
 
 # -- backward: one compiled pass for dz and the bias sum, then the products from NumPy ------
+# param_grads=False skips the bias sum and x^T dz, input_grad=False skips dz W^T (returns
+# None), as in reference.py.
 
-def _products_backward(x, W, grad_z, grad_W):
-    """grad_W += x^T dz; returns dx = dz W^T."""
-    grad_W += x.T @ grad_z
-    return grad_z @ W.T
-
-
-def affine_backward(x, W, grad_z, grad_W, grad_b):
-    _add_column_sums(grad_z, grad_b)
-    return _products_backward(x, W, grad_z, grad_W)
+def _products_backward(x, W, grad_z, grad_W, param_grads, input_grad):
+    """grad_W += x^T dz (if param_grads); returns dx = dz W^T (if input_grad, else None)."""
+    if param_grads:
+        grad_W += x.T @ grad_z
+    return grad_z @ W.T if input_grad else None
 
 
-def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b):
-    return _products_backward(x, W, _relu_grad_z(y, grad_y, grad_b), grad_W)
+def affine_backward(x, W, grad_z, grad_W, grad_b, *, param_grads=True, input_grad=True):
+    if param_grads:
+        _add_column_sums(grad_z, grad_b)
+    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad)
 
 
-def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b):
-    return _products_backward(x, W, _sigmoid_grad_z(y, grad_y, grad_b), grad_W)
+def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b, *, param_grads=True, input_grad=True):
+    grad_z = _relu_grad_z(y, grad_y, grad_b, param_grads)
+    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad)
 
 
-def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces):
-    return _products_backward(x, W, _maxout_grad_z(winners, grad_y, grad_b, pieces), grad_W)
+def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b, *, param_grads=True, input_grad=True):
+    grad_z = _sigmoid_grad_z(y, grad_y, grad_b, param_grads)
+    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad)
+
+
+def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces, *, param_grads=True, input_grad=True):
+    grad_z = _maxout_grad_z(winners, grad_y, grad_b, pieces, param_grads)
+    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad)
 
 
 @njit(cache=True)
@@ -179,8 +186,8 @@ def _add_column_sums(grad_z, grad_b):
 
 
 @njit(cache=True)
-def _relu_grad_z(y, grad_y, grad_b):
-    """dz = g [y > 0], and grad_b += sum_n dz, in one pass."""
+def _relu_grad_z(y, grad_y, grad_b, param_grads):
+    """dz = g [y > 0], and grad_b += sum_n dz (if param_grads), in one pass."""
     rows, columns = grad_y.shape
     grad_z = np.empty_like(grad_y)
     column_sums = np.zeros(columns, grad_y.dtype)
@@ -188,15 +195,17 @@ def _relu_grad_z(y, grad_y, grad_b):
         for i in range(columns):
             g = grad_y[n, i] if y[n, i] > 0 else 0
             grad_z[n, i] = g
-            column_sums[i] += g
-    for i in range(columns):
-        grad_b[i] += column_sums[i]
+            if param_grads:
+                column_sums[i] += g
+    if param_grads:
+        for i in range(columns):
+            grad_b[i] += column_sums[i]
     return grad_z
 
 
 @njit(cache=True)
-def _sigmoid_grad_z(y, grad_y, grad_b):
-    """dz = g y (1 - y), and grad_b += sum_n dz, in one pass."""
+def _sigmoid_grad_z(y, grad_y, grad_b, param_grads):
+    """dz = g y (1 - y), and grad_b += sum_n dz (if param_grads), in one pass."""
     rows, columns = grad_y.shape
     grad_z = np.empty_like(grad_y)
     column_sums = np.zeros(columns, grad_y.dtype)
@@ -205,15 +214,18 @@ def _sigmoid_grad_z(y, grad_y, grad_b):
         for i in range(columns):
             g = grad_y[n, i] * y[n, i] * (one - y[n, i])
             grad_z[n, i] = g
-            column_sums[i] += g
-    for i in range(columns):
-        grad_b[i] += column_sums[i]
+            if param_grads:
+                column_sums[i] += g
+    if param_grads:
+        for i in range(columns):
+            grad_b[i] += column_sums[i]
     return grad_z
 
 
 @njit(cache=True)
-def _maxout_grad_z(winners, grad_y, grad_b, pieces):
-    """dz[n, j*pieces + winners[n, j]] = g[n, j], 0 elsewhere, and grad_b += sum_n dz."""
+def _maxout_grad_z(winners, grad_y, grad_b, pieces, param_grads):
+    """dz[n, j*pieces + winners[n, j]] = g[n, j], 0 elsewhere, and grad_b += sum_n dz
+    (if param_grads)."""
     rows, units = grad_y.shape
     grad_z = np.zeros((rows, units * pieces), grad_y.dtype)
     column_sums = np.zeros(units * pieces, grad_y.dtype)
@@ -221,9 +233,11 @@ def _maxout_grad_z(winners, grad_y, grad_b, pieces):
         for j in range(units):
             column = j * pieces + winners[n, j]
             grad_z[n, column] = grad_y[n, j]
-            column_sums[column] += grad_y[n, j]
-    for i in range(units * pieces):
-        grad_b[i] += column_sums[i]
+            if param_grads:
+                column_sums[column] += grad_y[n, j]
+    if param_grads:
+        for i in range(units * pieces):
+            grad_b[i] += column_sums[i]
     return grad_z
 
 

@@ -6,6 +6,11 @@ signature, and tests/test_kernels.py holds the two against each other.
 
 Shapes: x (N, D_in), W (D_in, D_out), b (D_out,), z = x @ W + b (N, D_out). Gradients
 ``grad_W`` and ``grad_b`` are accumulated into (``+=``), as the layer contract says.
+
+The backward kernels take two switches, for the passes whose products would be thrown
+away (npgan/gan.py): ``param_grads=False`` leaves grad_W and grad_b untouched and skips
+x^T dz and the bias sum; ``input_grad=False`` skips dz W^T and returns None. What is kept
+is computed by the same operations in the same order either way.
 """
 
 import numpy as np
@@ -51,11 +56,13 @@ def sigmoid(x):
 
 # -- backward ---------------------------------------------------------------------------------
 
-def affine_backward(x, W, grad_z, grad_W, grad_b):
-    """grad_W += x^T dz,  grad_b += sum_n dz;  returns dx = dz W^T."""
-    grad_W += x.T @ grad_z
-    grad_b += grad_z.sum(axis=0)
-    return grad_z @ W.T
+def affine_backward(x, W, grad_z, grad_W, grad_b, *, param_grads=True, input_grad=True):
+    """grad_W += x^T dz,  grad_b += sum_n dz  (if param_grads);
+    returns dx = dz W^T  (if input_grad, else None)."""
+    if param_grads:
+        grad_W += x.T @ grad_z
+        grad_b += grad_z.sum(axis=0)
+    return grad_z @ W.T if input_grad else None
 
 
 def relu_backward(grad_y, y):
@@ -68,21 +75,24 @@ def sigmoid_backward(grad_y, y):
     return grad_y * y * (1 - y)
 
 
-def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b):
+def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b, *, param_grads=True, input_grad=True):
     """Through y = relu(x @ W + b): dz = g * [y > 0], then as affine_backward."""
-    return affine_backward(x, W, relu_backward(grad_y, y), grad_W, grad_b)
+    return affine_backward(x, W, relu_backward(grad_y, y), grad_W, grad_b,
+                           param_grads=param_grads, input_grad=input_grad)
 
 
-def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b):
+def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b, *, param_grads=True, input_grad=True):
     """Through y = sigmoid(x @ W + b): dz = g * y (1 - y), then as affine_backward."""
-    return affine_backward(x, W, sigmoid_backward(grad_y, y), grad_W, grad_b)
+    return affine_backward(x, W, sigmoid_backward(grad_y, y), grad_W, grad_b,
+                           param_grads=param_grads, input_grad=input_grad)
 
 
-def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces):
+def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces, *, param_grads=True, input_grad=True):
     """dz[n, j*pieces + k] = g[n, j] if k = winners[n, j] else 0, then as affine_backward."""
     grad_detectors = np.zeros((len(x), grad_y.shape[1], pieces), dtype=grad_y.dtype)
     np.put_along_axis(grad_detectors, winners[:, :, None], grad_y[:, :, None], axis=2)
-    return affine_backward(x, W, grad_detectors.reshape(len(x), -1), grad_W, grad_b)
+    return affine_backward(x, W, grad_detectors.reshape(len(x), -1), grad_W, grad_b,
+                           param_grads=param_grads, input_grad=input_grad)
 
 
 # -- dropout and the optimizer ------------------------------------------------------------------

@@ -1,0 +1,108 @@
+"""GAN gradients without the products whose results would be thrown away (npgan/gan.py):
+D's parameter gradients in the backward pass that serves G, the data's gradient in D's own
+backward, z's gradient in G's. What G and D receive must be bit for bit what full backward
+passes give, on both kernel paths, in both update orders."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+import npgan.kernels
+from npgan.gradcheck import small_gan
+from tests.strategies import generator_kinds, seeds
+from tests.test_kernels import spy_on_backward_kernels
+
+DTYPES = (np.float32, np.float64)
+
+
+def twin_gans_and_batch(seed, dtype):
+    """Two identical GANs (weights and dropout streams alike) and one batch."""
+    gans = [small_gan(np.random.default_rng(seed), dtype=dtype) for _ in range(2)]
+    rng = np.random.default_rng(seed + 1)
+    x_real = rng.uniform(0.05, 0.95, size=(5, 6)).astype(dtype)
+    z = rng.uniform(-np.sqrt(3), np.sqrt(3), size=(5, 4)).astype(dtype)
+    for gan in gans:  # gradients that are not zero to start with, as in a run
+        start = np.random.default_rng(seed + 2)
+        for name, gradient in gan.grads.items():
+            gradient[...] = start.standard_normal(gradient.shape)
+    return gans, x_real, z
+
+
+# -- the reference: gan.py's steps as they were, every backward pass in full ----------------------
+
+def full_discriminator_gradients(gan, x_real, z, loss_scale=1.0):
+    x_fake = gan.generator.predict(z)
+    logits = gan.discriminator.forward(np.concatenate([x_real, x_fake]))
+    _, grad_real, grad_fake = gan.discriminator_loss(logits[:len(x_real)], logits[len(x_real):])
+    gan.discriminator.zero_grad()
+    gan.discriminator.backward(loss_scale * np.concatenate([grad_real, grad_fake]))
+
+
+def full_generator_gradients(gan, z, kind):
+    fake_logits = gan.discriminator.forward(gan.generator.forward(z))
+    _, grad_fake = gan.generator_loss(fake_logits, kind)
+    gan.generator.zero_grad()
+    gan.generator.backward(gan.discriminator.backward(grad_fake))
+    gan.discriminator.zero_grad()
+
+
+def full_simultaneous_gradients(gan, x_real, z, kind, discriminator_loss_scale=1.0):
+    x_fake = gan.generator.forward(z)
+    m = len(x_real)
+    logits = gan.discriminator.forward(np.concatenate([x_real, x_fake]))
+    real_logits, fake_logits = logits[:m], logits[m:]
+    _, g_grad_fake = gan.generator_loss(fake_logits, kind)
+    gan.generator.zero_grad()
+    gan.generator.backward(gan.discriminator.backward(np.concatenate([np.zeros_like(real_logits), g_grad_fake]))[m:])
+    _, grad_real, grad_fake = gan.discriminator_loss(real_logits, fake_logits)
+    gan.discriminator.zero_grad()
+    gan.discriminator.backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]))
+
+
+def assert_same_grads(gan, reference, where):
+    assert gan.grads.keys() == reference.grads.keys()
+    for name, gradient in gan.grads.items():
+        np.testing.assert_array_equal(gradient, reference.grads[name], err_msg=f"{where}: {name}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", npgan.kernels.BACKENDS)
+@settings(max_examples=5)
+@given(seed=seeds, kind=generator_kinds)
+def test_both_orders_give_the_gradients_of_full_backward_passes_bit_for_bit(backend, dtype, seed, kind):
+    """Sequential order: D step, then G step; simultaneous: both from one pass. Three
+    iterations each (the dropout streams advance alike in both GANs)."""
+    (gan, reference), x_real, z = twin_gans_and_batch(seed, dtype)
+    with npgan.kernels.use_backend(backend):
+        for iteration in range(3):
+            gan.discriminator_gradients(x_real, z, loss_scale=0.5)
+            full_discriminator_gradients(reference, x_real, z, loss_scale=0.5)
+            assert_same_grads(gan, reference, f"discriminator_gradients, iteration {iteration}")
+            gan.generator_gradients(z, kind=kind)
+            full_generator_gradients(reference, z, kind)
+            assert_same_grads(gan, reference, f"generator_gradients, iteration {iteration}")
+            assert all(not gradient.any() for gradient in gan.discriminator.grads.values())
+        for iteration in range(3):
+            gan.simultaneous_gradients(x_real, z, kind=kind, discriminator_loss_scale=0.5)
+            full_simultaneous_gradients(reference, x_real, z, kind, discriminator_loss_scale=0.5)
+            assert_same_grads(gan, reference, f"simultaneous_gradients, iteration {iteration}")
+
+
+@pytest.mark.parametrize("backend", npgan.kernels.BACKENDS)
+def test_the_thrown_away_products_are_not_computed(backend, monkeypatch):
+    """Which backward kernels each step calls, with (param_grads, input_grad), lowest layer
+    last: D's pass for G computes no parameter gradients, G's lowest layer and D's (the maxout
+    above the input dropout) no input gradient."""
+    (gan, _), x_real, z = twin_gans_and_batch(0, np.float32)
+    for_g = [(False, True)] * 3
+    without_input = [(True, True), (True, True), (True, False)]
+    with npgan.kernels.use_backend(backend):
+        calls = spy_on_backward_kernels(monkeypatch)
+        gan.simultaneous_gradients(x_real, z)
+        assert [call[1:] for call in calls] == for_g + without_input + without_input
+        calls.clear()
+        gan.discriminator_gradients(x_real, z)
+        assert [call[1:] for call in calls] == without_input
+        calls.clear()
+        gan.generator_gradients(z)
+        assert [call[1:] for call in calls] == for_g + without_input
