@@ -7,6 +7,7 @@ and the fraction of 5,000 samples of G within 3 std of each mode is measured. A 
 mode holds at least 80% and the other under 5%.
 
     python benchmarks/divergences.py --seeds 0 1 2 --json benchmarks/results/divergences.json
+    python benchmarks/divergences.py --set generator_init_scale=1.0 ...   # a change for every divergence
 """
 
 import argparse
@@ -36,15 +37,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=NUMBER",
+                        help="a bimodal1d setting changed for every divergence (a number)")
     args = parser.parse_args()
+    changes = {key: float(value) for key, value in (item.split("=", 1) for item in args.set)}
     started = time.perf_counter()
     results = {name: {} for name in DIVERGENCE_NAMES}
     for seed in args.seeds:
-        for name, samples in divergence_runs(seed=seed).items():
+        for name, samples in divergence_runs(seed=seed, overrides={n: changes for n in DIVERGENCE_NAMES}).items():
             masses = None if samples is None else [round(float(m), 4) for m in mode_masses(samples)]
             results[name][str(seed)] = {"masses": masses, "verdict": verdict(masses)}
             print(f"seed {seed} {name:>10}: {verdict(masses):>11}  {masses}", flush=True)
     print(f"\ncommand: python benchmarks/divergences.py --seeds {' '.join(map(str, args.seeds))}"
+          + "".join(f" --set {item}" for item in args.set) +
           f"  ({time.perf_counter() - started:.0f} s)")
     print("| divergence | " + " | ".join(f"seed {s}" for s in args.seeds) + " |")
     print("| --- |" + " --- |" * len(args.seeds))
@@ -58,7 +63,7 @@ def main():
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as handle:
-            json.dump(results, handle, indent=1)
+            json.dump({"changes": changes, **results}, handle, indent=1)
 
 
 if __name__ == "__main__":

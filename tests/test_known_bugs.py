@@ -34,7 +34,7 @@ def test_dropout_backward_applies_the_forward_mask():
 
 
 class DropoutForgettingTheMask(Dropout):
-    def backward(self, grad_out):
+    def backward(self, grad_out, **options):
         self._kept(grad_out)
         return grad_out
 
@@ -44,6 +44,24 @@ def test_the_gradient_check_catches_a_dropout_backward_without_the_mask():
     x = rng.standard_normal((6, 5))
     assert all(r.ok for r in check_layer("Dropout", Dropout(0.5, rng=rng), x, rng))
     assert not all(r.ok for r in check_layer("bad Dropout", DropoutForgettingTheMask(0.5, rng=rng), x, rng))
+
+
+def test_the_whole_network_checks_catch_a_dropout_backward_without_the_mask():
+    """The same bug inside D, where the trainer meets it: the D step's check flags the weights
+    below each broken dropout, the G step's check flags G (its gradient comes through D's
+    dropouts), and D's top layer, above every dropout, stays correct."""
+    rng = np.random.default_rng(3)
+    gan = small_gan(rng)
+    x_real = rng.uniform(0.05, 0.95, size=(6, 6))
+    z = rng.uniform(-np.sqrt(3), np.sqrt(3), size=(6, 4))
+    layers = gan.discriminator.layers
+    for index, layer in enumerate(layers):
+        if isinstance(layer, Dropout):
+            layers[index] = DropoutForgettingTheMask(layer.keep_prob, rng=layer.rng)
+    failed = {r.parameter for r in check_discriminator_step(gan, x_real, z) + check_generator_step(gan, x_real, z)
+              if not r.ok}
+    assert {"D.1.W", "D.3.W", "G.0.W"} <= failed
+    assert "D.5.W" not in failed
 
 
 # -- one pass's activations overwritten by another ----------------------------------------------
