@@ -8,6 +8,7 @@ mode holds at least 80% and the other under 5%.
 
     python benchmarks/divergences.py --seeds 0 1 2 --json benchmarks/results/divergences.json
     python benchmarks/divergences.py --set generator_init_scale=1.0 ...   # a change for every divergence
+    python benchmarks/divergences.py --set 'generator_hidden=[]' ...      # G linear: one Gaussian
 """
 
 import argparse
@@ -15,6 +16,8 @@ import json
 import os
 import sys
 import time
+
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -37,17 +40,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--json", help="write the results here")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=NUMBER",
-                        help="a bimodal1d setting changed for every divergence (a number)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a bimodal1d setting changed for every divergence (a JSON value: 1.0, [])")
     args = parser.parse_args()
-    changes = {key: float(value) for key, value in (item.split("=", 1) for item in args.set)}
+    changes = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
     started = time.perf_counter()
     results = {name: {} for name in DIVERGENCE_NAMES}
     for seed in args.seeds:
         for name, samples in divergence_runs(seed=seed, overrides={n: changes for n in DIVERGENCE_NAMES}).items():
             masses = None if samples is None else [round(float(m), 4) for m in mode_masses(samples)]
-            results[name][str(seed)] = {"masses": masses, "verdict": verdict(masses)}
-            print(f"seed {seed} {name:>10}: {verdict(masses):>11}  {masses}", flush=True)
+            spread = None if samples is None else round(float(np.std(samples)), 3)
+            results[name][str(seed)] = {"masses": masses, "verdict": verdict(masses), "std": spread}
+            print(f"seed {seed} {name:>10}: {verdict(masses):>11}  {masses}  std {spread}", flush=True)
     print(f"\ncommand: python benchmarks/divergences.py --seeds {' '.join(map(str, args.seeds))}"
           + "".join(f" --set {item}" for item in args.set) +
           f"  ({time.perf_counter() - started:.0f} s)")

@@ -236,6 +236,17 @@ def test_the_divergences_figure_draws_each_run_and_reports_the_mode_masses(tmp_p
     assert (tmp_path / "divergences.png").stat().st_size > 1000
 
 
+def test_kl_runs_from_a_wide_generator_and_overrides_come_last():
+    from npgan.figures import DIVERGENCE_RUN_SETTINGS, divergence_run_config
+    from npgan.models import preset_config
+
+    assert divergence_run_config("kl", seed=2)["generator_init_scale"] == 1.0
+    assert divergence_run_config("kl", seed=2)["seed"] == 2
+    assert divergence_run_config("gan")["generator_init_scale"] == preset_config("bimodal1d")["generator_init_scale"]
+    assert divergence_run_config("kl", overrides={"kl": {"generator_init_scale": 0.3}})["generator_init_scale"] == 0.3
+    assert "generator_init_scale" not in DIVERGENCE_RUN_SETTINGS.get("reverse-kl", {})
+
+
 def test_divergence_runs_are_real_short_runs():
     from npgan.figures import divergence_runs, mode_masses
 
