@@ -29,9 +29,19 @@ def output_bias_from_data(data, *, clip=1e-7, dtype=np.float32):
     data = np.asarray(data)
     if data.ndim != 2 or len(data) == 0:
         raise ValueError(f"output_bias_from_data expects a non-empty (N, D) array, got shape {data.shape}")
+    return output_bias_from_mean(data.mean(axis=0, dtype=np.float64), clip=clip, dtype=dtype)
+
+
+def output_bias_from_mean(mean, *, clip=1e-7, dtype=np.float32):
+    """b = log(m / (1 - m)), m = ``mean`` (D,) clipped to [clip, 1 - clip]: output_bias_from_data
+    for a mean computed elsewhere (npgan.data.mnist.Pixels.column_mean: from uint8 pixels in
+    chunks, without the float32 training set)."""
     if not 0 < clip < 0.5:
         raise ValueError(f"clip must be in (0, 0.5), got {clip!r}")
-    mean = np.clip(data.mean(axis=0, dtype=np.float64), clip, 1 - clip)
+    mean = np.asarray(mean, dtype=np.float64)
+    if mean.ndim != 1:
+        raise ValueError(f"output_bias_from_mean expects a (D,) mean, got shape {mean.shape}")
     if not np.all(np.isfinite(mean)):
-        raise ValueError("output_bias_from_data: data contains NaN or infinite values")
+        raise ValueError("the data mean contains NaN or infinite values")
+    mean = np.clip(mean, clip, 1 - clip)
     return np.log(mean / (1 - mean)).astype(dtype)

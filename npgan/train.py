@@ -39,7 +39,7 @@ import numpy as np
 from npgan.checkpoint import CheckpointError, save_checkpoint
 from npgan.data.mnist import ImageData
 from npgan.evaluate.parzen import quick_parzen
-from npgan.init import output_bias_from_data
+from npgan.init import output_bias_from_mean
 from npgan.layers import sigmoid
 from npgan.gan import GAN
 from npgan.models import build_gan, build_generator, validate_config
@@ -93,6 +93,9 @@ class ShuffledBatches:
     consecutive slices of it; rows left over when fewer than m remain start the next
     pass (none for MNIST: 50,000 / 100). The permutation and the position are the
     state a checkpoint keeps, so a resumed run sees the same minibatches.
+
+    data: an npgan.data.mnist.Pixels (len() and rows(index)): each minibatch is converted
+    from the stored pixels as it is drawn, 100 rows, never the whole split.
     """
 
     def __init__(self, data):
@@ -108,7 +111,7 @@ class ShuffledBatches:
             self.position = 0
         rows = self.order[self.position:self.position + m]
         self.position += m
-        return self.data[rows]
+        return self.data.rows(rows)
 
     def state_dict(self):
         if self.order is None:
@@ -141,14 +144,14 @@ class Trainer:
     def __init__(self, config, dataset):
         self.config = validate_config(dict(config))
         self.dataset = dataset
-        self.batches = ShuffledBatches(dataset.train) if isinstance(dataset, ImageData) else dataset
+        self.batches = ShuffledBatches(dataset.pixels["train"]) if isinstance(dataset, ImageData) else dataset
         streams = np.random.SeedSequence(self.config["seed"]).spawn(len(RANDOM_STREAMS))
         self.rngs = {name: np.random.default_rng(stream) for name, stream in zip(RANDOM_STREAMS, streams)}
         output_bias = None
         if self.config["generator_output_bias"] == "logit-mean":
             if not isinstance(dataset, ImageData):
                 raise ValueError("generator_output_bias 'logit-mean' needs a training set of pixels in [0, 1]")
-            output_bias = output_bias_from_data(dataset.train)
+            output_bias = output_bias_from_mean(dataset.pixels["train"].column_mean())
         self.gan = build_gan(self.config, dataset.dim, rng=self.rngs["init"],
                              dropout_rng=self.rngs["dropout"], output_bias=output_bias)
         self.optimizer_d = make_optimizer(self.config, self.gan.params_of("D"))

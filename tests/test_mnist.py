@@ -73,6 +73,32 @@ def test_the_splits_are_the_authors_and_pixels_are_float32_over_255(mnist):
     assert mnist.image_shape == (28, 28) and mnist.dim == 784
 
 
+def test_pixels_stay_uint8_and_rows_convert_to_the_former_float32_splits_bit_for_bit():
+    data = load_image_dataset("mnist", mnist_dir())  # a fresh one: no split converted yet
+    train_images = np.frombuffer(raw("train-images-idx3-ubyte.gz")[16:], dtype=np.uint8).reshape(60000, 784)
+    test_images = np.frombuffer(raw("t10k-images-idx3-ubyte.gz")[16:], dtype=np.uint8).reshape(10000, 784)
+    former = {split: np.divide(images, np.float32(255), dtype=np.float32)  # what ImageData held before
+              for split, images in (("train", train_images[:50000]), ("validation", train_images[50000:]),
+                                    ("test", test_images))}
+    rng = np.random.default_rng(0)
+    for split, whole in former.items():
+        assert data.pixels[split].images.dtype == np.uint8 and data.pixels[split].shape == whole.shape
+        assert data.size(split) == len(whole)
+        index = rng.integers(len(whole), size=100)  # a minibatch
+        rows = data.rows(split, index)
+        assert rows.dtype == np.float32
+        np.testing.assert_array_equal(rows.view(np.uint32), whole[index].view(np.uint32))  # the bits
+        np.testing.assert_array_equal(data.rows(split, slice(0, 1000)), whole[:1000])
+    np.testing.assert_array_equal(data.sample(1000, np.random.default_rng(1)),
+                                  former["train"][np.random.default_rng(1).integers(50000, size=1000)])
+    np.testing.assert_array_equal(data.pixels["train"].column_mean(),
+                                  former["train"].mean(axis=0, dtype=np.float64))
+    assert data.train is data.train  # converted on first use, then kept
+    np.testing.assert_array_equal(data.train, former["train"])
+    with pytest.raises(ValueError, match="unknown split 'training'; valid: train, validation, test"):
+        data.rows("training", [0])
+
+
 def test_uncompressed_files_are_read_and_checked_too(tmp_path):
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(raw("t10k-labels-idx1-ubyte.gz"))
     labels = read_idx(str(tmp_path / "t10k-labels-idx1-ubyte"), ndim=1, sha256=SUMS["t10k-labels-idx1-ubyte"])

@@ -9,9 +9,10 @@ import pytest
 
 from npgan.checkpoint import load_checkpoint
 from npgan.cli import main
-from npgan.data.mnist import ImageData
+from npgan.data.mnist import ImageData, Pixels
 from npgan.layers import Dropout, Linear, Maxout, ReLU, Sigmoid
 from npgan.models import PRESETS, preset_config
+from npgan.init import output_bias_from_data
 from npgan.train import ShuffledBatches, Trainer, diversity, train_run
 
 from tests.conftest import mnist_dir
@@ -109,6 +110,25 @@ def tiny_images(n=60, side=4, seed=0):
                      image_shape=(side, side))
 
 
+def tiny_pixels(n=60, side=4, seed=0):
+    """Like tiny_images, but uint8 pixel values 0..255 as MNIST is stored; and the same images
+    as float32 pixel / 255 (the splits npgan held before it kept uint8)."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 40, size=(n, side, side), dtype=np.uint8)
+    images[: n // 2, :, 0] = 255
+    images[n // 2:, 0, :] = rng.integers(200, 256, size=(n - n // 2, side), dtype=np.uint8)
+    images = images.reshape(n, -1)
+    held_out = images[rng.integers(n, size=2000)]
+
+    def image_data(convert):
+        return ImageData("mnist", convert(images), np.zeros(n, dtype=np.uint8), convert(held_out),
+                         np.zeros(2000, dtype=np.uint8), convert(images[:10]), np.zeros(10, dtype=np.uint8),
+                         image_shape=(side, side))
+
+    return image_data(lambda pixels: pixels), image_data(lambda pixels: np.divide(pixels, np.float32(255),
+                                                                                   dtype=np.float32))
+
+
 def tiny_config(**overrides):
     settings = dict(noise_dim=4, generator_hidden=[16], discriminator_hidden=[8, 8], discriminator_pieces=2,
                     batch_size=10, iterations_per_epoch=6, iterations=30, log_every=6, checkpoint_every=6)
@@ -117,8 +137,7 @@ def tiny_config(**overrides):
 
 
 def test_shuffled_batches_visit_every_row_once_per_pass():
-    data = np.arange(30, dtype=np.float32).reshape(30, 1)
-    batches = ShuffledBatches(data)
+    batches = ShuffledBatches(Pixels(np.arange(30, dtype=np.float32).reshape(30, 1)))
     rng = np.random.default_rng(1)
     passes = [np.concatenate([batches.sample(10, rng) for _ in range(3)]).ravel() for _ in range(2)]
     assert all(sorted(p) == list(range(30)) for p in passes)
@@ -141,6 +160,59 @@ def test_image_resume_is_bit_identical_mid_epoch(tmp_path, order):
     train_run(resumed, tmp_path / "resumed")
     for name, value in straight.gan.params.items():
         np.testing.assert_array_equal(resumed.gan.params[name], value, err_msg=name)
+
+
+def test_training_on_uint8_pixels_gives_the_parameters_of_the_float32_splits(tmp_path):
+    stored, former = tiny_pixels()
+    assert stored.pixels["train"].images.dtype == np.uint8 and former.pixels["train"].images.dtype == np.float32
+    runs = {}
+    for label, data in (("uint8", stored), ("float32", former)):
+        runs[label] = Trainer(tiny_config(), data)
+        train_run(runs[label], tmp_path / label)  # minibatches, logit-mean bias, diversity, quick Parzen
+    for name, value in runs["float32"].gan.params.items():
+        np.testing.assert_array_equal(runs["uint8"].gan.params[name], value, err_msg=name)
+    records = [[json.loads(line) for line in open(tmp_path / label / "metrics.jsonl")] for label in runs]
+    assert [r["parzen_validation"] for r in records[0]] == [r["parzen_validation"] for r in records[1]]
+    assert [r["data_diversity"] for r in records[0]] == [r["data_diversity"] for r in records[1]]
+
+
+def test_paper_mnist_from_uint8_pixels_is_what_it_was_from_the_float32_splits(mnist):
+    """Two iterations of the real thing: the logit-mean bias and the minibatches the same to the bit."""
+    former = ImageData("mnist", mnist.train, mnist.train_labels, mnist.validation, mnist.validation_labels,
+                       mnist.test, mnist.test_labels)  # float32 splits, used as they are
+    config = preset_config("paper-mnist", iterations=2)
+    now, before = Trainer(config, mnist), Trainer(config, former)
+    np.testing.assert_array_equal(now.gan.params["G.4.b"], output_bias_from_data(mnist.train))
+    for trainer in (now, before):
+        trainer.train_iteration()
+        trainer.train_iteration()
+    for name, value in before.gan.params.items():
+        np.testing.assert_array_equal(now.gan.params[name], value, err_msg=name)
+
+
+def test_training_and_resuming_never_convert_a_whole_split(tmp_path, monkeypatch):
+    """Only the rows in use become float32: minibatches, monitoring samples, quick Parzen's 2,000
+    validation rows; and a resumed trainer keeps no reference to the checkpoint's arrays."""
+    import gc
+    import weakref
+
+    def whole_split(self, name):
+        raise AssertionError(f"the whole {name} split was converted")
+
+    monkeypatch.setattr(ImageData, "split", whole_split)
+    data, _ = tiny_pixels()
+    config = tiny_config(iterations=12)
+    train_run(Trainer(config, data), tmp_path)
+    checkpoint = load_checkpoint(tmp_path / "checkpoint.npz")
+    arrays = {name: weakref.ref(array) for name, array in checkpoint.arrays.items()}
+    resumed = Trainer.from_checkpoint(checkpoint, data, iterations=18)
+    del checkpoint
+    gc.collect()
+    assert [name for name, array in arrays.items() if array() is not None] == []
+    train_run(resumed, tmp_path)
+    assert resumed.iteration == 18
+    with pytest.raises(AssertionError, match="the whole train split was converted"):
+        data.train
 
 
 def test_image_run_directory_epoch_checkpoints_samples_and_metrics(tmp_path):

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from npgan.cli import main
+from npgan.data.mnist import ImageData
 from npgan.data.toy import get_toy
 from npgan.evaluate.parzen import (
     DEFAULT_SIGMAS,
@@ -293,6 +294,23 @@ def test_quick_parzen_uses_its_own_noise_and_validation_rows_only(mnist):
     assert first.test_log_likelihood == pytest.approx(expected.test_log_likelihood, rel=1e-12)
     with pytest.raises(ValueError, match="image dataset with a validation split"):
         quick_parzen(trainer.gan, trainer.config, get_toy("ring8"))
+
+
+def test_quick_parzen_and_the_command_convert_only_the_rows_they_use(tiny_checkpoint, mnist, monkeypatch,
+                                                                    capsys):
+    def whole_split(self, name):
+        raise AssertionError(f"the whole {name} split was converted")
+
+    trainer = Trainer(preset_config("paper-mnist", generator_hidden=[32], discriminator_hidden=[8, 8],
+                                    iterations=1), mnist)
+    expected = evaluate_parzen(trainer.sample(300, np.random.default_rng(QUICK_SEED)), mnist.validation[:200],
+                               mnist.validation[200:400], n_validation=200)
+    monkeypatch.setattr(ImageData, "split", whole_split)
+    quick = quick_parzen(trainer.gan, trainer.config, mnist, n_centres=300, n_validation=200)
+    assert quick.test_log_likelihood == pytest.approx(expected.test_log_likelihood, rel=1e-12)
+    assert main(["evaluate", "parzen", "--checkpoint", tiny_checkpoint, "--data-dir", mnist_dir(),
+                 "--samples", "300", "--validation", "200", "--test", "300", "--json", "--reference"]) == 0
+    assert json.loads(capsys.readouterr().out)["reference"]["n_centres"] == 300
 
 
 def test_evaluate_parzen_command_json_with_the_reference(tiny_checkpoint, capsys):

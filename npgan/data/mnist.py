@@ -27,8 +27,10 @@ or stored uncompressed is still recognised. Any failure raises DataError (a
 ValueError) naming the file and what to do.
 
 Splits, as the authors used them: train = training images 0..49999, validation =
-training images 50000..59999, test = the 10,000 test images; pixels / 255 as
-float32 in [0, 1], flattened to 784 columns.
+training images 50000..59999, test = the 10,000 test images; each image flattened
+to 784 columns. The pixels stay uint8 as read (55 MB for MNIST); the models see
+pixel / 255 as float32 in [0, 1], converted for the rows in use (ImageData.rows,
+minibatches), or for a whole split when it is asked for (ImageData.train, ...).
 """
 
 import gzip
@@ -86,6 +88,7 @@ IMAGE_DATASETS = tuple(DATASETS)
 _CHUNK = 1 << 20
 _DOWNLOAD_TIMEOUT = 30  # seconds per connection attempt
 _MAX_DOWNLOAD_BYTES = 64 << 20  # the largest file (Fashion-MNIST train images) is 26 MB gzipped
+_MEAN_CHUNK_ROWS = 5000  # Pixels.column_mean: 15 MB of float32 at a time for MNIST
 
 
 class DataError(ValueError):
@@ -290,30 +293,120 @@ def _download_one(url, path, sha256):
 
 # -- the dataset ---------------------------------------------------------------------------------
 
+def pixels_to_float(images):
+    """uint8 pixel values -> float32 pixel / 255 in [0, 1], same shape (one allocation, no float64
+    step): the one place npgan turns stored pixels into the values the models see."""
+    return np.divide(images, np.float32(255), dtype=np.float32)
+
+
+class Pixels:
+    """The images of one split as stored, one row an image: (N, D) uint8 pixel values 0..255
+    as read from the IDX files (a quarter of the memory of float32), or values in [0, 1]
+    already (used as they are).
+
+    len(pixels), pixels.shape: the rows and their width.
+    pixels.rows(index):        those rows as values in [0, 1] (index: anything NumPy indexes
+                               rows with); for uint8, float32 pixel / 255 (pixels_to_float),
+                               computed for those rows only.
+    pixels.column_mean():      the mean of each column of rows(...), in float64, in chunks.
+    """
+
+    def __init__(self, images):
+        images = np.asarray(images)
+        if images.ndim != 2:
+            raise ValueError(f"Pixels expects (N, D) images, one row an image; got shape {images.shape}")
+        self.images = images
+
+    def __len__(self):
+        return len(self.images)
+
+    @property
+    def shape(self):
+        return self.images.shape
+
+    def rows(self, index):
+        selected = self.images[index]
+        return pixels_to_float(selected) if selected.dtype == np.uint8 else selected
+
+    def column_mean(self, chunk_rows=_MEAN_CHUNK_ROWS):
+        """The mean of each column of the values rows() gives, (D,) float64, from chunk_rows
+        rows at a time (never the whole split converted).
+
+        For uint8 it equals numpy.mean(axis=0, dtype=numpy.float64) of the whole converted
+        split to the last bit: every float32 k / 255 is 0 or a multiple of 2^-31 (the unit in
+        the last place of float32 at 1/255 and above), so every partial sum of up to 2^21
+        rows is exact in float64 whatever the order, and the only rounding is the division by N.
+        """
+        if len(self) == 0:
+            raise ValueError("the mean of no rows: the split is empty")
+        total = sum(np.sum(self.rows(slice(start, start + chunk_rows)), axis=0, dtype=np.float64)
+                    for start in range(0, len(self), chunk_rows))
+        return total / len(self)
+
+
 class ImageData:
     """One image dataset in the authors' splits, pixels / 255 as float32 in [0, 1].
 
-    train, validation, test: (N, 784) float32 arrays (50,000, 10,000, 10,000 for
-    MNIST); train_labels, validation_labels, test_labels: uint8. The training set
-    is held once; minibatches are copies of 100 rows, never of the whole set.
+    pixels: {"train", "validation", "test"} -> Pixels, the images as stored (uint8 for MNIST
+    and Fashion-MNIST: 55 MB, where float32 would take 220 MB). Training and evaluation take
+    float32 rows from them as they need them: rows(split, index), sample(n, rng), and the
+    trainer's minibatches (npgan.train.ShuffledBatches, 100 rows at a time).
+
+    train, validation, test: the whole splits as (N, 784) float32 arrays (50,000, 10,000,
+    10,000 for MNIST), converted on first use and kept (157 MB for MNIST's train split), for
+    code that needs a whole split (Figure 2's nearest neighbours, notebooks).
+    train_labels, validation_labels, test_labels: uint8.
     """
 
     def __init__(self, name, train, train_labels, validation, validation_labels, test, test_labels,
                  image_shape=IMAGE_SHAPE):
         self.name = name
-        self.train, self.train_labels = train, train_labels
-        self.validation, self.validation_labels = validation, validation_labels
-        self.test, self.test_labels = test, test_labels
+        self.pixels = {"train": Pixels(train), "validation": Pixels(validation), "test": Pixels(test)}
+        self.train_labels, self.validation_labels, self.test_labels = train_labels, validation_labels, test_labels
         self.image_shape = tuple(image_shape)
+        self._whole = {}  # the splits converted whole, as asked for
+
+    @property
+    def train(self):
+        return self.split("train")
+
+    @property
+    def validation(self):
+        return self.split("validation")
+
+    @property
+    def test(self):
+        return self.split("test")
+
+    def split(self, name):
+        """The whole split ``name`` as values in [0, 1] (float32 for uint8 pixels), converted on
+        first use and kept."""
+        if name not in self._whole:
+            self._whole[name] = self.rows(name, slice(None))
+        return self._whole[name]
+
+    def rows(self, split, index):
+        """Rows ``index`` of ``split`` ("train", "validation" or "test") as values in [0, 1]
+        (float32 for uint8 pixels), converted for those rows only."""
+        return self._pixels_of(split).rows(index)
+
+    def size(self, split):
+        """The number of images of ``split``."""
+        return len(self._pixels_of(split))
 
     @property
     def dim(self):
-        return self.train.shape[1]
+        return self.pixels["train"].shape[1]
 
     def sample(self, n, rng):
         """n rows of the train split drawn uniformly with replacement (for monitoring; training
         visits the split in shuffled passes, see npgan.train.ShuffledBatches)."""
-        return self.train[rng.integers(len(self.train), size=n)]
+        return self.rows("train", rng.integers(self.size("train"), size=n))
+
+    def _pixels_of(self, split):
+        if split not in self.pixels:
+            raise ValueError(f"unknown split {split!r}; valid: {', '.join(self.pixels)}")
+        return self.pixels[split]
 
 
 def load_image_dataset(dataset="mnist", data_dir=None, *, cache_dir=None, mirrors=None, download=True):
@@ -334,12 +427,8 @@ def load_image_dataset(dataset="mnist", data_dir=None, *, cache_dir=None, mirror
     if len(train_images) <= TRAIN_SIZE:
         raise DataError(f"{directory}: {len(train_images)} training images, need more than {TRAIN_SIZE} for the "
                         "train/validation split")
-    train = _pixels(train_images[:TRAIN_SIZE])
-    validation = _pixels(train_images[TRAIN_SIZE:])
-    return ImageData(dataset, train, train_labels[:TRAIN_SIZE].copy(), validation,
-                     train_labels[TRAIN_SIZE:].copy(), _pixels(test_images), test_labels.copy())
-
-
-def _pixels(images):
-    """uint8 (N, 28, 28) -> float32 (N, 784) = pixel / 255, in one allocation."""
-    return np.divide(images.reshape(len(images), -1), np.float32(255), dtype=np.float32)
+    # uint8 rows of 784 pixels: views of the bytes read, no copy
+    train_images = train_images.reshape(len(train_images), -1)
+    return ImageData(dataset, train_images[:TRAIN_SIZE], train_labels[:TRAIN_SIZE].copy(),
+                     train_images[TRAIN_SIZE:], train_labels[TRAIN_SIZE:].copy(),
+                     test_images.reshape(len(test_images), -1), test_labels.copy())

@@ -83,6 +83,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from npgan.data.mnist import ImageData
+
 DEFAULT_SIGMAS = tuple(np.logspace(-1, 0, 10))  # the authors' grid, 0.1 ... 1.0
 DEFAULT_ROW_CHUNK = 1024
 DEFAULT_CENTRE_CHUNK = 2048
@@ -321,18 +323,18 @@ def quick_parzen(gan, config, dataset, *, n_centres=QUICK_CENTRES, n_validation=
     a gap of -1, 0, -5, -16, -42, -42 nats, enough to swap epochs 2 and 5, whose full figures
     are close. A trend to watch, not a number for Table 1 nor a fine comparison of checkpoints.
     """
-    validation = getattr(dataset, "validation", None)
-    if validation is None:
+    if not isinstance(dataset, ImageData):
         raise ValueError("quick_parzen needs an image dataset with a validation split (MNIST or "
                          f"Fashion-MNIST), got {type(dataset).__name__}")
-    if validation.shape[0] < 2 * n_validation:
-        raise ValueError(f"the validation split has {validation.shape[0]} rows, fewer than "
+    if dataset.size("validation") < 2 * n_validation:
+        raise ValueError(f"the validation split has {dataset.size('validation')} rows, fewer than "
                          f"2 * n_validation = {2 * n_validation}")
     from npgan.train import generate  # imported here: the trainer may import this module
 
     started = time.perf_counter()
     centres = generate(gan, config, n_centres, np.random.default_rng(seed))
-    result = evaluate_parzen(centres, validation[:n_validation], validation[n_validation:2 * n_validation],
+    validation = dataset.rows("validation", slice(0, 2 * n_validation))  # only the rows used, as float32
+    result = evaluate_parzen(centres, validation[:n_validation], validation[n_validation:],
                              sigmas=sigmas, n_validation=n_validation,
                              test_split=f"validation[{n_validation}:{2 * n_validation}]")
     return replace(result, seconds=time.perf_counter() - started)
