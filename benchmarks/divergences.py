@@ -19,6 +19,8 @@ import time
 
 import numpy as np
 
+from benchlib import write_json
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from npgan.divergences import DIVERGENCE_NAMES  # noqa: E402
@@ -65,9 +67,7 @@ def main():
                          f"{entry['verdict']} ({entry['masses'][0]:.2f} / {entry['masses'][1]:.2f})")
         print(f"| {name} | " + " | ".join(cells) + " |")
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as handle:
-            json.dump({"changes": changes, **results}, handle, indent=1)
+        write_json({"changes": changes, **results}, args.json)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import write_json
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
@@ -83,10 +85,7 @@ def main(argv=None):
         for shape, rates in result["gflops"].items():
             print(f"| {shape} | {rates['numpy np.dot']:.1f} | {rates.get('np.dot in numba', float('nan')):.1f} | "
                   f"{rates['blocked prange numba']:.1f} | {rates['blocked prange numba'] / rates['numpy np.dot']:.2f}x |")
-    os.makedirs(os.path.dirname(os.path.abspath(arguments.json)), exist_ok=True)
-    with open(arguments.json, "w") as handle:
-        json.dump(report, handle, indent=1)
-    print(f"\nwritten: {arguments.json}")
+    write_json(report, arguments.json)
     return 0
 
 

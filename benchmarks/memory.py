@@ -30,12 +30,13 @@ MNIST: --data-dir, else $NPGAN_DATA_DIR (never a download during a measurement).
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import report_head, write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(HERE)
@@ -122,17 +123,12 @@ def main(argv=None):
     arguments = parse_arguments(argv)
     load_before = os.getloadavg()
     runs = [measure(checkout, arguments) for checkout in filter(None, (arguments.baseline, arguments.repository))]
-    report = {"command": "python benchmarks/memory.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                          "python": platform.python_version()},
+    report = {**report_head("memory.py", argv),
               "kernels": arguments.kernels, "threads": arguments.threads, "epochs": arguments.epochs,
               "load_average_before": load_before, "load_average_after": os.getloadavg(),
               "target_mb": TARGET_MB, "runs": runs}
     print_table(report)
-    os.makedirs(os.path.dirname(os.path.abspath(arguments.json)), exist_ok=True)
-    with open(arguments.json, "w") as handle:
-        json.dump(report, handle, indent=1)
-    print(f"\nwritten: {arguments.json}")
+    write_json(report, arguments.json)
     return 0
 
 

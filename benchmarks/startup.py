@@ -34,13 +34,14 @@ import argparse
 import glob
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchlib import report_head, write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(HERE)
@@ -156,18 +157,13 @@ def main(argv=None):
                 wall, phases = run_once(command, backend, arguments)
                 runs.append({"command": command, "backend": backend, "cache": cache, "wall_seconds": wall,
                              "phases": phases})
-    report = {"command": "python benchmarks/startup.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                          "python": platform.python_version()},
+    report = {**report_head("startup.py", argv),
               "iterations_per_process": arguments.iterations, "repeats": arguments.repeats,
               "threads": arguments.threads, "load_average_before": load_before,
               "load_average_after": os.getloadavg(), "kernel_cache": KERNEL_CACHE,
               "summary": summarise(runs), "runs": runs}
     print_table(report)
-    os.makedirs(os.path.dirname(os.path.abspath(arguments.json)), exist_ok=True)
-    with open(arguments.json, "w") as handle:
-        json.dump(report, handle, indent=1)
-    print(f"\nwritten: {arguments.json}")
+    write_json(report, arguments.json)
     return 0
 
 

@@ -64,13 +64,14 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+from benchlib import report_head, write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -570,15 +571,10 @@ def main(argv=None):
                    "--iterations", str(arguments.iterations)] + (["--kernels"] if arguments.kernels else [])
         output = subprocess.run(command, env=environment, check=True, capture_output=True, text=True).stdout
         results.append({"threads": threads, **json.loads(output)})
-    report = {"command": "python benchmarks/train_step.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                          "python": platform.python_version()},
+    report = {**report_head("train_step.py", argv),
               "rounds": arguments.rounds, "iterations_per_round": arguments.iterations, "results": results}
     print_table(report)
-    os.makedirs(os.path.dirname(os.path.abspath(arguments.json)), exist_ok=True)
-    with open(arguments.json, "w") as handle:
-        json.dump(report, handle, indent=1)
-    print(f"\nwritten: {arguments.json}")
+    write_json(report, arguments.json)
     return 0
 
 
