@@ -59,6 +59,7 @@ def parse_arguments(argv=None):
     if arguments.data_dir is None or not os.path.isdir(arguments.data_dir):
         parser.error(f"MNIST is needed: pass --data-dir DIR (the four IDX files) or set NPGAN_DATA_DIR; "
                      f"got {arguments.data_dir!r}")
+    arguments.data_dir = os.path.abspath(arguments.data_dir)  # the child runs in another directory
     if arguments.epochs < 1:
         parser.error("--epochs must be at least 1")
     for checkout in filter(None, (arguments.repository, arguments.baseline)):
