@@ -453,10 +453,15 @@ class ParameterAverage:
         d_n = min(decay, (1 + n) / (10 + n));   a <- d_n a + (1 - d_n) p
 
     The warm-up term (as in TensorFlow's ExponentialMovingAverage with num_updates)
-    makes the early average close to a uniform one over the steps so far instead of
-    one dominated by the initial weights; after about 10 / (1 - decay) updates the
-    average is the plain exponential one, with a horizon of 1 / (1 - decay) updates.
-    State: "average.<name>" and "updates".
+    keeps the early average from being dominated by the initial weights. While it
+    is below decay, 1 - d_n = 9 / (10 + n), and after N updates the weight of update
+    k grows like k^8: not a uniform average but one with half its weight on the last
+    7.4% of the updates (1 - 0.5^(1/9)) and 90% on the last 23%. From n = (10 decay - 1)
+    / (1 - decay) on, it is the plain exponential average with a horizon of
+    1 / (1 - decay) updates. For decay 0.99995 (mnist-tuned) the switch comes at update
+    179,990, after the 125,000 of a 250-epoch run: at its end half the weight is on the
+    last 9,300 updates, where the plain exponential average would put it on the last
+    13,900 (ln 2 / (1 - decay)). State: "average.<name>" and "updates".
     """
 
     def __init__(self, params, averages, *, decay):

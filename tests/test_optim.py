@@ -498,8 +498,22 @@ def test_parameter_average_follows_its_formula_step_by_step():
         np.testing.assert_allclose(averages[name], expected[name], rtol=1e-12, atol=1e-12)
 
 
-def test_the_early_average_is_near_uniform_and_the_late_one_exponential():
-    """Constant parameters 0 then 1: the warm-up weights the first steps nearly uniformly."""
+def test_the_warm_up_puts_half_the_weight_on_the_last_7_percent():
+    """Before d_n reaches decay, update k of N weighs like k^8 (1 - d_n = 9 / (10 + n)): parameters
+    0 for the first 92.6% of the updates and 1 for the last 7.4% average to one half."""
+    n_updates = 10000
+    params = {"p": np.zeros(1)}
+    averages = {"p": np.zeros(1)}
+    average = ParameterAverage(params, averages, decay=0.9999999)  # the switch comes after 9e7 updates
+    for k in range(n_updates):
+        params["p"][...] = 1.0 if k >= n_updates * 0.5 ** (1 / 9) else 0.0
+        average.update()
+    assert averages["p"][0] == pytest.approx(0.5, abs=0.002)
+
+
+def test_the_warm_up_keeps_the_initial_weights_from_dominating_and_then_gives_way():
+    """Constant parameters 0 then 1: after 5 updates the average has moved most of the way
+    (a plain exponential average would have moved 0.5%), and long after the switch it is 1."""
     params = {"p": np.zeros(1)}
     averages = {"p": np.zeros(1)}
     average = ParameterAverage(params, averages, decay=0.999)
