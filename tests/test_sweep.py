@@ -47,7 +47,7 @@ def test_the_grid_is_typed_per_key_and_expanded_times_the_seeds(tmp_path):
     assert last["config"]["discriminator_keep_probs"] == [1, 1, 1]
     assert len({run["run_dir"] for run in runs}) == len(runs)
     assert [run["name"] for run in sweep.plan_runs("ring8", [2], {}, str(tmp_path))] == ["seed-2"]
-    assert sweep.plan_runs("ring8", [2], {}, str(tmp_path))[0]["config"]["iterations"] == 8000  # the preset's
+    assert sweep.plan_runs("ring8", [2], {}, str(tmp_path))[0]["config"]["iterations"] == 16000  # the preset's
 
 
 @pytest.mark.parametrize("options, message", [
