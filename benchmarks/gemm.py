@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import write_json
+from benchlib import thread_environment, write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -71,11 +71,9 @@ def main(argv=None):
               "cpus": os.cpu_count(), "rounds": arguments.rounds, "results": []}
     print(f"$ {report['command'].strip()}")
     for threads in arguments.threads:
-        environment = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
-                       "NUMBA_NUM_THREADS": str(threads)}
         output = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--rounds",
-                                 str(arguments.rounds)], env=environment, check=True, capture_output=True,
-                                text=True).stdout
+                                 str(arguments.rounds)], env=thread_environment(threads), check=True,
+                                capture_output=True, text=True).stdout
         result = {"threads": threads, **json.loads(output)}
         report["results"].append(result)
         print(f"\n{threads} thread(s); load average {result['load_average_before'][0]:.2f} before, "

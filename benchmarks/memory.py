@@ -21,8 +21,8 @@ The child imports npgan from --repository (default: this script's repository), p
 its PYTHONPATH; --baseline DIR runs the same command on another checkout first, for a before
 and after in one table (e.g. the main branch).
 
-    python benchmarks/memory.py --data-dir /work/shared/data/mnist                 # -> benchmarks/results/memory.json
-    python benchmarks/memory.py --data-dir /work/shared/data/mnist --baseline ../main --epochs 2
+    python benchmarks/memory.py --data-dir ../shared/data/mnist                    # -> benchmarks/results/memory.json
+    python benchmarks/memory.py --data-dir ../shared/data/mnist --baseline ../other-checkout --epochs 2
 
 MNIST: --data-dir, else $NPGAN_DATA_DIR (never a download during a measurement).
 """
@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import report_head, write_json
+from benchlib import add_mnist_argument, mnist_directory, report_head, thread_environment, write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(HERE)
@@ -45,8 +45,7 @@ TARGET_MB = 400  # issue 7
 
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=os.environ.get("NPGAN_DATA_DIR"),
-                        help="the directory of the MNIST IDX files (default: $NPGAN_DATA_DIR)")
+    add_mnist_argument(parser)
     parser.add_argument("--epochs", type=int, default=2, help="epochs of paper-mnist to train (default 2)")
     parser.add_argument("--repository", default=REPOSITORY,
                         help="the checkout whose npgan is measured (default: this one)")
@@ -56,10 +55,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads of the child (default 1)")
     parser.add_argument("--json", default=os.path.join(HERE, "results", "memory.json"))
     arguments = parser.parse_args(argv)
-    if arguments.data_dir is None or not os.path.isdir(arguments.data_dir):
-        parser.error(f"MNIST is needed: pass --data-dir DIR (the four IDX files) or set NPGAN_DATA_DIR; "
-                     f"got {arguments.data_dir!r}")
-    arguments.data_dir = os.path.abspath(arguments.data_dir)  # the child runs in another directory
+    arguments.data_dir = mnist_directory(parser, arguments)
     if arguments.epochs < 1:
         parser.error("--epochs must be at least 1")
     for checkout in filter(None, (arguments.repository, arguments.baseline)):
@@ -69,11 +65,9 @@ def parse_arguments(argv=None):
 
 
 def child_environment(checkout, arguments):
-    threads = str(arguments.threads)
-    return {**os.environ, "NPGAN_KERNELS": arguments.kernels, "OPENBLAS_NUM_THREADS": threads,
-            "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "NUMBA_NUM_THREADS": threads,
-            "PYTHONPATH": os.pathsep.join([os.path.abspath(checkout),
-                                           *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return thread_environment(arguments.threads, NPGAN_KERNELS=arguments.kernels,
+                              PYTHONPATH=os.pathsep.join([os.path.abspath(checkout),
+                                                          *filter(None, [os.environ.get("PYTHONPATH")])]))
 
 
 def git_revision(checkout):

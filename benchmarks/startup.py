@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import report_head, write_json
+from benchlib import add_mnist_argument, mnist_directory, report_head, thread_environment, write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(HERE)
@@ -72,16 +72,13 @@ print(json.dumps({"npgan": npgan.__file__, "backend": npgan.kernels.get_backend(
 
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=os.environ.get("NPGAN_DATA_DIR"),
-                        help="the directory of the MNIST IDX files (default: $NPGAN_DATA_DIR)")
+    add_mnist_argument(parser)
     parser.add_argument("--iterations", type=int, default=3, help="iterations per process (default 3, at least 2)")
     parser.add_argument("--repeats", type=int, default=3, help="warm Numba and NumPy runs per command (default 3)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and Numba threads (default 1)")
     parser.add_argument("--json", default=os.path.join(HERE, "results", "startup.json"))
     arguments = parser.parse_args(argv)
-    if arguments.data_dir is None or not os.path.isdir(arguments.data_dir):
-        parser.error(f"MNIST is needed: pass --data-dir DIR (the four IDX files) or set NPGAN_DATA_DIR; "
-                     f"got {arguments.data_dir!r}")
+    arguments.data_dir = mnist_directory(parser, arguments)
     if arguments.iterations < 2:
         parser.error("--iterations must be at least 2: the first iteration is compared with a later one")
     return arguments
@@ -100,10 +97,9 @@ def clear_kernel_cache():
 
 
 def child_environment(backend, threads):
-    environment = {**os.environ, "NPGAN_KERNELS": backend, "OPENBLAS_NUM_THREADS": str(threads),
-                   "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-                   "NUMBA_NUM_THREADS": str(threads),
-                   "PYTHONPATH": os.pathsep.join([REPOSITORY, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    environment = thread_environment(threads, NPGAN_KERNELS=backend,
+                                     PYTHONPATH=os.pathsep.join([REPOSITORY,
+                                                                 *filter(None, [os.environ.get("PYTHONPATH")])]))
     environment.pop("NUMBA_CACHE_DIR", None)  # Numba then caches beside the module, where this script clears
     environment.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user's Python: bytecode cached after the first run
     return environment

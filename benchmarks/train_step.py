@@ -71,7 +71,7 @@ import time
 
 import numpy as np
 
-from benchlib import report_head, write_json
+from benchlib import report_head, thread_environment, write_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -565,11 +565,10 @@ def main(argv=None):
         return 0
     results = []
     for threads in arguments.threads:
-        environment = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
-                       "MKL_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads)}
         command = [sys.executable, os.path.abspath(__file__), "--child", "--rounds", str(arguments.rounds),
                    "--iterations", str(arguments.iterations)] + (["--kernels"] if arguments.kernels else [])
-        output = subprocess.run(command, env=environment, check=True, capture_output=True, text=True).stdout
+        output = subprocess.run(command, env=thread_environment(threads), check=True, capture_output=True,
+                                text=True).stdout
         results.append({"threads": threads, **json.loads(output)})
     report = {**report_head("train_step.py", argv),
               "rounds": arguments.rounds, "iterations_per_round": arguments.iterations, "results": results}
