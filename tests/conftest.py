@@ -41,3 +41,15 @@ def mnist():
     from npgan.data.mnist import load_image_dataset
 
     return load_image_dataset("mnist", mnist_dir())
+
+
+@pytest.fixture
+def forbid_whole_splits(monkeypatch):
+    """Make converting a whole split of an ImageData (ImageData.split: .train, .validation,
+    .test) fail, for tests that the code under test converts only the rows it uses."""
+    from npgan.data.mnist import ImageData
+
+    def whole_split(self, name):
+        raise AssertionError(f"the whole {name} split was converted")
+
+    monkeypatch.setattr(ImageData, "split", whole_split)
