@@ -84,7 +84,7 @@ def build_parser():
                        help="the f-divergence D and G play (f-GAN); gan, the default, is the paper's objective")
     train.add_argument("--generator-average-decay", type=positive_float, metavar="DECAY",
                        help="sample and evaluate G from a moving average of its parameters (not in the paper; "
-                            "mnist-tuned: 0.99995); with --resume it can switch averaging on for a run without")
+                            "mnist-tuned: 0.99998); with --resume it can switch averaging on for a run without")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(run=run_train)

@@ -489,7 +489,7 @@ def test_parameter_average_follows_its_formula_step_by_step():
     for n in range(40):
         for name, value in params.items():
             value += gradients_at(params, n)[name]
-        weight = min(0.9, (1 + n) / (10 + n))
+        weight = 0.9 * (1 - 0.9 ** n) / (1 - 0.9 ** (n + 1))
         for name in expected:
             expected[name] = weight * expected[name] + (1 - weight) * params[name]
         average.update()
@@ -498,32 +498,51 @@ def test_parameter_average_follows_its_formula_step_by_step():
         np.testing.assert_allclose(averages[name], expected[name], rtol=1e-12, atol=1e-12)
 
 
-def test_the_warm_up_puts_half_the_weight_on_the_last_7_percent():
-    """Before d_n reaches decay, update k of N weighs like k^8 (1 - d_n = 9 / (10 + n)): parameters
-    0 for the first 92.6% of the updates and 1 for the last 7.4% average to one half."""
-    n_updates = 10000
+@pytest.mark.parametrize("decay, n_updates", [(0.9, 60), (0.999, 3000), (0.99998, 2000)])
+def test_parameter_average_is_the_normalised_exponential_mean_of_every_iterate(decay, n_updates):
+    """a_N = sum_k d^(N-k) p_k / sum_k d^(N-k) over the iterates p_1..p_N, the initial
+    parameters excluded; checked after every update against the sum written out."""
+    rng = np.random.default_rng(3)
+    params = {"p": rng.normal(size=3) * 100.0}  # far from the iterates: any weight on it shows
+    averages = {"p": np.empty(3)}
+    average = ParameterAverage(params, averages, decay=decay)
+    iterates = rng.normal(size=(n_updates, 3)).cumsum(axis=0)  # a random walk, as SGD's iterates
+    for n in range(1, n_updates + 1):
+        params["p"][...] = iterates[n - 1]
+        average.update()
+        if n in (1, 2, n_updates // 2, n_updates):
+            weights = decay ** np.arange(n - 1, -1, -1, dtype=np.float64)
+            expected = weights @ iterates[:n] / weights.sum()
+            np.testing.assert_allclose(averages["p"], expected, rtol=1e-9, atol=1e-9)
+
+
+def test_parameter_average_keeps_its_whole_horizon():
+    """Parameters 0, then 1 for the last ln 2 / (1 - d) updates of a run 2.5 horizons long:
+    the average is one half (the exponential average's half-life). The warm-up npgan used
+    before, min(d, (1 + n)/(10 + n)), would give 0.95 here: a far shorter horizon."""
+    decay, n_updates = 0.999, 2500
+    half_life = np.log(2) / (1 - decay)
     params = {"p": np.zeros(1)}
     averages = {"p": np.zeros(1)}
-    average = ParameterAverage(params, averages, decay=0.9999999)  # the switch comes after 9e7 updates
+    average = ParameterAverage(params, averages, decay=decay)
     for k in range(n_updates):
-        params["p"][...] = 1.0 if k >= n_updates * 0.5 ** (1 / 9) else 0.0
+        params["p"][...] = 1.0 if k >= n_updates - round(half_life) else 0.0
         average.update()
-    assert averages["p"][0] == pytest.approx(0.5, abs=0.002)
+    assert averages["p"][0] == pytest.approx(0.5 / (1 - decay ** n_updates), abs=0.002)
 
 
-def test_the_warm_up_keeps_the_initial_weights_from_dominating_and_then_gives_way():
-    """Constant parameters 0 then 1: after 5 updates the average has moved most of the way
-    (a plain exponential average would have moved 0.5%), and long after the switch it is 1."""
+def test_parameter_average_gives_the_initial_parameters_no_weight():
+    """Constant parameters 1 after a start at 0: one update makes the average 1 (a plain
+    exponential average from the start would be at 1 - 0.999 = 0.001)."""
     params = {"p": np.zeros(1)}
     averages = {"p": np.zeros(1)}
     average = ParameterAverage(params, averages, decay=0.999)
     params["p"][...] = 1.0
-    for _ in range(5):
-        average.update()
-    assert 0.4 < averages["p"][0] < 1.0  # a plain EMA from the start would be at 1 - 0.999^5 = 0.005
+    average.update()
+    assert averages["p"][0] == 1.0
     for _ in range(20000):
         average.update()
-    assert averages["p"][0] == pytest.approx(1.0, abs=1e-6)
+    assert averages["p"][0] == pytest.approx(1.0, abs=1e-12)
 
 
 def test_parameter_average_state_round_trip_and_bad_states():
