@@ -17,7 +17,8 @@ of the 10,000 test images at that sigma; 784-d MNIST pixels.
 Both run in this process, with the BLAS threads left at their default. Centres: samples of
 G from --checkpoint, else the first 10,000 training images (the real-data reference).
 
-    python benchmarks/parzen.py --data-dir ../shared/data/mnist [--checkpoint runs/paper-mnist-0/checkpoint.npz]
+    python benchmarks/parzen.py --data-dir ../shared/data/mnist [--checkpoint runs/paper-mnist-0/checkpoint.npz] \
+        [--json benchmarks/results/parzen.json]
 """
 
 import argparse
@@ -30,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from benchlib import add_mnist_argument, mnist_directory, report_head, write_json  # noqa: E402
 from npgan.data.mnist import load_image_dataset  # noqa: E402
 from npgan.evaluate.parzen import DEFAULT_SIGMAS, evaluate_parzen  # noqa: E402
 
@@ -73,18 +75,15 @@ def centres_for(args, dataset):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.environ.get("NPGAN_DATA_DIR"),
-                        help="the MNIST IDX files (default: $NPGAN_DATA_DIR)")
+    add_mnist_argument(parser)
     parser.add_argument("--checkpoint", help="centres from this generator (default: real training images)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of npgan's evaluation (default: 3)")
     parser.add_argument("--direct-rows", type=int, default=100,
                         help="test images the direct port is timed on, then extrapolated; 0: run it in full")
     parser.add_argument("--float32", action="store_true", help="also time npgan with a float32 matrix product")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args()
-    if args.data_dir is None:
-        parser.error("give --data-dir or set NPGAN_DATA_DIR")
-
-    dataset = load_image_dataset("mnist", args.data_dir)
+    dataset = load_image_dataset("mnist", mnist_directory(parser, args))
     centres, what = centres_for(args, dataset)
     validation, test = dataset.validation[:N_VALIDATION], dataset.test[:N_TEST]
     sigmas = list(DEFAULT_SIGMAS)
@@ -128,6 +127,12 @@ def main():
     print(f"direct: {direct_seconds:6.1f} s  ({how})")
     print(f"ratio:  npgan is {direct_seconds / npgan_seconds:.0f} times faster; budget 10 s: "
           f"{'met' if npgan_seconds <= 10 else 'NOT met'} ({npgan_seconds:.1f} s)")
+    if args.json:
+        write_json({**report_head("parzen.py"), "load_average": os.getloadavg()[0], "centres": what,
+                    "npgan_seconds": [run.seconds for run in runs], "direct_seconds": direct_seconds,
+                    "direct": how, "ratio": direct_seconds / npgan_seconds, "sigma": result.sigma,
+                    "test_log_likelihood": result.test_log_likelihood,
+                    "standard_error": result.standard_error}, args.json)
 
 
 if __name__ == "__main__":
