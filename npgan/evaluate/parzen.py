@@ -91,7 +91,7 @@ DEFAULT_CENTRE_CHUNK = 2048
 KERNEL_CUTOFF = 60.0     # kernel terms below exp(-60) relative to the nearest are not evaluated exactly,
 SPARSE_FRACTION = 0.03   # and when fewer than 3% of a block are above it, only those are; see _accumulate
 
-QUICK_CENTRES = 2000
+QUICK_CENTRES = 5000
 QUICK_VALIDATION = 1000
 QUICK_SEED = 12345
 
@@ -312,16 +312,17 @@ def quick_parzen(gan, config, dataset, *, n_centres=QUICK_CENTRES, n_validation=
     and reports the mean log p of validation rows n_validation .. 2 n_validation - 1
     (ParzenResult.test_split says which): the test set is never looked at while training.
 
-    Defaults, chosen by measurement on the paper-mnist G (epochs 1 to 15 of a reference run,
-    this 2-core machine with the training run busy beside it): 2,000 centres, sigma chosen on
-    the first 1,000 validation images (as in the full procedure), reported on the next 1,000:
-    0.6 to 0.9 s, sampling included (``seconds`` includes it). 1,000 centres and 500 + 500
-    rows took 0.3 s, 5,000 centres 1.6 to 2.1 s; the full procedure (10,000 centres, 1,000 +
-    10,000 images) 7 to 9 s. Fewer centres give a lower number (a Parzen window of fewer
-    points fits worse), and the gap grows as the samples sharpen. At epochs 1, 2, 3, 5, 10, 15
-    quick gave -265, -59, -108, -69, 2, 25 and the full procedure -264, -59, -103, -53, 44, 67:
-    a gap of -1, 0, -5, -16, -42, -42 nats, enough to swap epochs 2 and 5, whose full figures
-    are close. A trend to watch, not a number for Table 1 nor a fine comparison of checkpoints.
+    Defaults: 5,000 centres, sigma chosen on the first 1,000 validation images (as in the
+    full procedure), reported on the next 1,000: about 1 s on 2 cores, sampling included
+    (``seconds`` includes it). Fewer centres give a lower number (a Parzen window of fewer
+    points fits worse), and with too few the estimate stops following G: on mnist-tuned's
+    averaged G (benchmarks/quick_parzen.py, RESULTS.md), 2,000 centres (0.4 s, the first
+    default) stayed at 155-157 from epoch 50 to 250 while the full figure rose from 215 to
+    234.5, and ranked epoch 60 best; 5,000 rose from 190 to 201 and ranked epoch 230 best,
+    the full procedure's best (234.7); 10,000 (2 s) came within 3 nats of the full figure.
+    On the paper-mnist G of epochs 1 to 15, 2,000 centres gave -265, -59, -108, -69, 2, 25
+    at epochs 1, 2, 3, 5, 10, 15 and the full procedure -264, -59, -103, -53, 44, 67. A
+    trend to watch and a ranking of checkpoints, not a number for Table 1.
     """
     if not isinstance(dataset, ImageData):
         raise ValueError("quick_parzen needs an image dataset with a validation split (MNIST or "
