@@ -151,8 +151,8 @@ PRESETS["fashion-mnist"] = {**PRESETS["paper-mnist"], "dataset": "fashion-mnist"
 # an exponentially weighted average of its parameters over all updates with a horizon of
 # 50,000 updates (100 epochs; npgan.optim.ParameterAverage). Training itself is unchanged
 # (the same seed trains the same G and D); the average removes the speckle that SGD's
-# jitter leaves in the samples. Why this decay: benchmarks/RESULTS.md (averages of a
-# 250-epoch run's checkpoints: 100 epochs scored 228.3, 40 epochs 220.9).
+# jitter leaves in the samples. Why this decay: benchmarks/RESULTS.md (a 250-epoch run:
+# 234.5 with it; 220.9 with decay 0.99995 and the shorter TensorFlow warm-up of before).
 PRESETS["mnist-tuned"] = {**PRESETS["paper-mnist"], "generator_average_decay": 0.99998}
 DEFAULT_PRESET = "ring8"
 
