@@ -41,6 +41,8 @@ def main():
     args = parser.parse_args()
     dataset = load_image_dataset("mnist", mnist_directory(parser, args))
     full = json.load(open(args.full)) if args.full else {}
+    if not os.path.isdir(args.directory):
+        parser.error(f"{args.directory} is not a directory of epoch-NNNN.npz checkpoints")
     checkpoints = epoch_checkpoints(args.directory)
     if not checkpoints:
         sys.exit(f"no epoch-NNNN.npz checkpoints in {args.directory}")
@@ -63,9 +65,9 @@ def main():
         values = [report["epochs"][epoch][str(n)]["log_likelihood"] for epoch in epochs]
         best = epochs[int(np.argmax(values))]
         line = f"{n} centres rank epoch {best} best"
-        if full:
-            line += (f" (full {report['epochs'][best]['full']:.1f}; the full estimate's best: "
-                     f"{max(value['full'] for value in report['epochs'].values() if value['full'] is not None):.1f})")
+        scored = {epoch: value["full"] for epoch, value in report["epochs"].items() if value["full"] is not None}
+        if best in scored:
+            line += f" (full {scored[best]:.1f}; the full estimate's best: {max(scored.values()):.1f})"
         print(line)
     if args.json:
         write_json(report, args.json)
