@@ -30,11 +30,17 @@ N_CENTRES = 10_000
 
 
 def epoch_checkpoints(directory):
+    """{epoch: path} of the epoch-NNNN.npz files in ``directory``, by epoch; exits with a
+    message when the directory is missing or holds none."""
+    if not os.path.isdir(directory):
+        sys.exit(f"{directory} is not a directory of epoch-NNNN.npz checkpoints")
     found = {}
     for name in os.listdir(directory):
         match = re.fullmatch(r"epoch-(\d+)\.npz", name)
         if match:
             found[int(match.group(1))] = os.path.join(directory, name)
+    if not found:
+        sys.exit(f"no epoch-NNNN.npz checkpoints in {directory}")
     return dict(sorted(found.items()))
 
 
@@ -63,8 +69,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     available = epoch_checkpoints(args.directory)
-    if not available:
-        sys.exit(f"no epoch-NNNN.npz checkpoints in {args.directory}")
     config = checkpoint_config(load_checkpoint(next(reversed(available.values()))))
     data = load_dataset(config["dataset"], args.data_dir)
     last_epoch = max(available)

@@ -39,13 +39,12 @@ def main():
     parser.add_argument("--full", help="a parzen_curve.py results file: the full figure of each epoch")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     args = parser.parse_args()
+    checkpoints = epoch_checkpoints(args.directory)  # first: a wrong directory is told before MNIST loads
     dataset = load_image_dataset("mnist", mnist_directory(parser, args))
-    full = json.load(open(args.full)) if args.full else {}
-    if not os.path.isdir(args.directory):
-        parser.error(f"{args.directory} is not a directory of epoch-NNNN.npz checkpoints")
-    checkpoints = epoch_checkpoints(args.directory)
-    if not checkpoints:
-        sys.exit(f"no epoch-NNNN.npz checkpoints in {args.directory}")
+    full = {}
+    if args.full:
+        with open(args.full) as handle:
+            full = json.load(handle)
 
     report = {**report_head("quick_parzen.py"), "generator": args.generator, "epochs": {}}
     print(f"command: {report['command']}")
@@ -61,11 +60,11 @@ def main():
         print(f"{epoch:5d}" + "".join(f"{r.test_log_likelihood:12.1f} ({r.seconds:.1f} s)" for r in results.values())
               + (f"{full_value:10.1f}" if full_value is not None else ""))
     epochs = list(report["epochs"])
+    scored = {epoch: value["full"] for epoch, value in report["epochs"].items() if value["full"] is not None}
     for n in args.centres:
         values = [report["epochs"][epoch][str(n)]["log_likelihood"] for epoch in epochs]
         best = epochs[int(np.argmax(values))]
         line = f"{n} centres rank epoch {best} best"
-        scored = {epoch: value["full"] for epoch, value in report["epochs"].items() if value["full"] is not None}
         if best in scored:
             line += f" (full {scored[best]:.1f}; the full estimate's best: {max(scored.values()):.1f})"
         print(line)
