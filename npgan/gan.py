@@ -36,18 +36,42 @@ import numpy as np
 
 from npgan.divergences import generator_objective, get_divergence, variational_objective
 from npgan.losses import discriminator_loss, generator_loss
+from npgan.noise import NOISE_PRIORS, sample_noise
 
 
 class GAN:
     """G: noise (m, noise_dim) -> samples (m, data_dim); D: samples -> logits (m, 1).
 
-    discriminator may be None: a generator alone (npgan export), for sampling only."""
+    discriminator may be None: a generator alone (npgan export), for sampling only.
+    noise, noise_dim: the prior p_z (npgan.noise) that ``sample`` draws z from; a GAN built
+    without them generates from given z only (``generate``).
+    """
 
-    def __init__(self, generator, discriminator, divergence="gan"):
+    def __init__(self, generator, discriminator, divergence="gan", *, noise=None, noise_dim=None):
         self.generator = generator
         self.discriminator = discriminator
         get_divergence(divergence)  # a ValueError names the valid ones
         self.divergence = divergence
+        if noise is not None and noise not in NOISE_PRIORS:
+            raise ValueError(f"unknown noise prior {noise!r}; valid: {', '.join(NOISE_PRIORS)}")
+        self.noise, self.noise_dim = noise, noise_dim
+
+    # -- sampling ---------------------------------------------------------------------------
+    def sample(self, n, rng):
+        """n samples G(z), z ~ p_z drawn from ``rng`` (a numpy.random.Generator): (n, data_dim)."""
+        if self.noise is None or self.noise_dim is None:
+            raise ValueError("this GAN has no noise prior: build it with noise= and noise_dim= "
+                             "(npgan.models.build_gan does), or call generate(z)")
+        return self.generate(sample_noise(self.noise, n, self.noise_dim, rng))
+
+    def generate(self, z):
+        """G(z) for given noise z (m, noise_dim): evaluation mode (no dropout), no cache kept;
+        G is back in training mode afterwards."""
+        self.generator.eval()
+        try:
+            return self.generator.predict(z)
+        finally:
+            self.generator.train()
 
     def discriminator_loss(self, real_logits, fake_logits):
         """L_D (or, for an f-divergence, -F) and its gradients with respect to D's outputs."""

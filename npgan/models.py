@@ -240,7 +240,7 @@ def build_gan(config, data_dim, *, rng, dropout_rng, dtype=np.float32, output_bi
     """
     return GAN(build_generator(config, data_dim, rng=rng, dtype=dtype, output_bias=output_bias),
                build_discriminator(config, data_dim, rng=rng, dropout_rng=dropout_rng, dtype=dtype),
-               divergence=config["divergence"])
+               divergence=config["divergence"], noise=config["noise"], noise_dim=config["noise_dim"])
 
 
 def build_generator(config, data_dim, *, rng, dtype=np.float32, output_bias=None):

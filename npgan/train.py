@@ -159,7 +159,8 @@ class Trainer:
         self.model, self.generator_average = self.gan, None
         if self.config["generator_average_decay"] > 0:
             averaged = build_generator(self.config, dataset.dim, rng=np.random.default_rng(0))  # overwritten
-            self.model = GAN(averaged, self.gan.discriminator, divergence=self.config["divergence"])
+            self.model = GAN(averaged, self.gan.discriminator, divergence=self.config["divergence"],
+                             noise=self.config["noise"], noise_dim=self.config["noise_dim"])
             self.generator_average = ParameterAverage(self.gan.params_of("G"), self.model.params_of("G"),
                                                       decay=self.config["generator_average_decay"])
         self.iteration = 0
