@@ -107,6 +107,15 @@ def _validated_params(params):
     return checked
 
 
+class NonFiniteGradient(ValueError):
+    """A gradient given to ``step`` holds NaN or inf; ``name`` says which. No parameter was changed
+    (every gradient is checked before any update)."""
+
+    def __init__(self, name):
+        super().__init__(f"gradient {name!r} contains NaN or inf; no parameter was changed")
+        self.name = name
+
+
 class Optimizer:
     """The shared machinery: named parameters, checked gradients, array-only state.
 
@@ -173,9 +182,7 @@ class Optimizer:
                     "compute gradients in the parameters' dtype"
                 )
             if not np.all(np.isfinite(grad)):
-                raise ValueError(
-                    f"gradient {name!r} contains NaN or inf; no parameter was changed"
-                )
+                raise NonFiniteGradient(name)
             checked[name] = grad
         return checked
 
