@@ -38,12 +38,9 @@ from typing import Callable
 import numpy as np
 
 from npgan.layers import sigmoid
+from npgan.losses import softplus
 
 LOG2 = math.log(2.0)
-
-
-def softplus(t):
-    return np.logaddexp(0.0, t)
 
 
 def _xlogx(u):

@@ -24,6 +24,9 @@ D's gradient and G's gradient both come from the same D pass on [x; G(z)]
 Parameters are named "G.<name>" and "D.<name>" ("D.0.W"), the names used by
 the optimizer, checkpoints and gradient checks.
 
+Each pass runs on the kernel backend in use (npgan.kernels.runner): the layers' own NumPy
+methods, or the Numba kernels beside them; the arithmetic is the layers'.
+
 divergence: "gan" (the paper's losses, losses.py) or another row of the f-GAN table
 (npgan/divergences.py): D is then the critic, its output V, and its loss is -F =
 -(mean g_f(V_real) - mean f*(g_f(V_fake))); G's loss is generator_objective's.
@@ -34,6 +37,7 @@ from typing import Optional
 
 import numpy as np
 
+from npgan.kernels import runner
 from npgan.divergences import generator_objective, get_divergence, variational_objective
 from npgan.losses import discriminator_loss, generator_loss
 from npgan.noise import NOISE_PRIORS, sample_noise
@@ -69,7 +73,7 @@ class GAN:
         G is back in training mode afterwards."""
         self.generator.eval()
         try:
-            return self.generator.predict(z)
+            return runner(self.generator).predict(z)
         finally:
             self.generator.train()
 
@@ -127,13 +131,14 @@ class GAN:
 
         Returns the logits of the pass (real_logits, fake_logits) and L_D (unscaled).
         """
-        x_fake = self.generator.predict(z)
+        G, D = runner(self.generator), runner(self.discriminator)
+        x_fake = G.predict(z)
         _check_same_width(x_real, x_fake)
-        logits = self.discriminator.forward(np.concatenate([x_real, x_fake]))
+        logits = D.forward(np.concatenate([x_real, x_fake]))
         real_logits, fake_logits = logits[: len(x_real)], logits[len(x_real):]
         value, grad_real, grad_fake = self.discriminator_loss(real_logits, fake_logits)
         self.discriminator.zero_grad()
-        self.discriminator.backward(loss_scale * np.concatenate([grad_real, grad_fake]), input_grad=False)
+        D.backward(loss_scale * np.concatenate([grad_real, grad_fake]), input_grad=False)
         return StepResult(value, real_logits, fake_logits)
 
     def generator_gradients(self, z, *, kind="non-saturating"):
@@ -141,35 +146,36 @@ class GAN:
 
         Returns L_G and the fake logits of the pass.
         """
-        x_fake = self.generator.forward(z)
-        fake_logits = self.discriminator.forward(x_fake)
+        G, D = runner(self.generator), runner(self.discriminator)
+        x_fake = G.forward(z)
+        fake_logits = D.forward(x_fake)
         value, grad_fake = self.generator_loss(fake_logits, kind)
         self.generator.zero_grad()
-        grad_x_fake = self.discriminator.backward(grad_fake, param_grads=False)
-        self.generator.backward(grad_x_fake, input_grad=False)
+        grad_x_fake = D.backward(grad_fake, param_grads=False)
+        G.backward(grad_x_fake, input_grad=False)
         self.discriminator.zero_grad()  # this pass must not move D
         return StepResult(value, None, fake_logits)
 
     def simultaneous_gradients(self, x_real, z, *, kind="non-saturating", discriminator_loss_scale=1.0):
         """Both nets' grads from one D pass on [x_real; G(z)]; returns (D step, G step) results."""
-        x_fake = self.generator.forward(z)
+        G, D = runner(self.generator), runner(self.discriminator)
+        x_fake = G.forward(z)
         _check_same_width(x_real, x_fake)
         m = len(x_real)
-        logits = self.discriminator.forward(np.concatenate([x_real, x_fake]))
+        logits = D.forward(np.concatenate([x_real, x_fake]))
         real_logits, fake_logits = logits[:m], logits[m:]
 
         # G's gradient first, through the pass, computing no D gradients.
         g_value, g_grad_fake = self.generator_loss(fake_logits, kind)
         upstream = np.concatenate([np.zeros_like(real_logits), g_grad_fake])
         self.generator.zero_grad()
-        grad_x = self.discriminator.backward(upstream, param_grads=False)
-        self.generator.backward(grad_x[m:], input_grad=False)
+        grad_x = D.backward(upstream, param_grads=False)
+        G.backward(grad_x[m:], input_grad=False)
 
         # D's gradient from the same pass (the same activations and dropout masks).
         d_value, grad_real, grad_fake = self.discriminator_loss(real_logits, fake_logits)
         self.discriminator.zero_grad()
-        self.discriminator.backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]),
-                                    input_grad=False)
+        D.backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]), input_grad=False)
         return StepResult(d_value, real_logits, fake_logits), StepResult(g_value, None, fake_logits)
 
 

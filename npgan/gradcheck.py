@@ -33,6 +33,10 @@ Dropout is checked with a fixed mask: the mask drawn by the analytic pass is
 frozen for all the finite-difference passes.
 
 Thresholds (STYLE.md): 1e-7 per layer and per loss, 1e-6 for a whole G or D.
+
+The analytic gradients come from the path in use (npgan.kernels: the layers' own NumPy
+methods, or the Numba kernels beside them), so `NPGAN_KERNELS=numba npgan gradcheck`
+checks the fast path; the finite differences always run the reference, in extended precision.
 """
 
 import copy
@@ -42,6 +46,7 @@ import numpy as np
 
 from npgan.divergences import DIVERGENCE_NAMES, generator_objective, variational_objective
 from npgan.gan import GAN
+from npgan.kernels import runner
 from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential, Sigmoid, walk
 from npgan.losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
 
@@ -137,9 +142,10 @@ def check_layer(name, layer, x, rng, threshold=LAYER_THRESHOLD):
     for key, parameter in layer.params.items():
         _require_float64(parameter, f"parameter {key} of {name}")
     layer.zero_grad()
-    output = layer.forward(x)
+    run = runner(layer)  # the layer itself, or its Numba kernels on that backend
+    output = run.forward(x)
     upstream = rng.standard_normal(output.shape)
-    analytic = {"x": layer.backward(upstream), **{k: v.copy() for k, v in layer.grads.items()}}
+    analytic = {"x": run.backward(upstream), **{k: v.copy() for k, v in layer.grads.items()}}
     layer.clear_cache()
 
     reference = _extended_copy(layer)

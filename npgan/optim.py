@@ -51,30 +51,15 @@ and the state untouched.
 """
 
 import math
-import numbers
 from collections.abc import Mapping
 
 import numpy as np
 
-from npgan import kernels
+from npgan.kernels import compiled_kernels
+from npgan.validate import require_integer, require_real
 
 ITERATION_KEY = "iteration"
 EPOCH_KEY = "epoch"
-
-
-def _require_real(value, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{what} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value}")
-    return value
-
-
-def _require_epoch(epoch, what="epoch"):
-    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 1:
-        raise ValueError(f"{what} must be an int >= 1 (epochs count from 1), got {epoch!r}")
-    return int(epoch)
 
 
 def _validated_params(params):
@@ -152,7 +137,7 @@ class Optimizer:
 
     def set_epoch(self, epoch):
         """Tell the optimizer that epoch ``epoch`` (1, 2, ...) is starting."""
-        self._epoch = _require_epoch(epoch)
+        self._epoch = require_integer(epoch, "epoch", minimum=1)
 
     def _checked_grads(self, grads):
         if not isinstance(grads, Mapping):
@@ -295,34 +280,32 @@ class MomentumSGD(Optimizer):
         momentum_start_epoch=1,
         momentum_saturate_epoch=250,
     ):
-        learning_rate = _require_real(learning_rate, "learning_rate")
+        learning_rate = require_real(learning_rate, "learning_rate")
         if learning_rate <= 0.0:
             raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
-        learning_rate_decay = _require_real(learning_rate_decay, "learning_rate_decay")
+        learning_rate_decay = require_real(learning_rate_decay, "learning_rate_decay")
         if learning_rate_decay < 1.0:
             raise ValueError(
                 f"learning_rate_decay must be >= 1 (lr is divided by it after every step; "
                 f"1 means no decay), got {learning_rate_decay}"
             )
-        min_learning_rate = _require_real(min_learning_rate, "min_learning_rate")
+        min_learning_rate = require_real(min_learning_rate, "min_learning_rate")
         if not 0.0 <= min_learning_rate <= learning_rate:
             raise ValueError(
                 f"min_learning_rate must be in [0, learning_rate = {learning_rate}], "
                 f"got {min_learning_rate}"
             )
-        momentum = _require_real(momentum, "momentum")
+        momentum = require_real(momentum, "momentum")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         if final_momentum is not None:
-            final_momentum = _require_real(final_momentum, "final_momentum")
+            final_momentum = require_real(final_momentum, "final_momentum")
             if not 0.0 <= final_momentum < 1.0:
                 raise ValueError(
                     f"final_momentum must be in [0, 1) or None, got {final_momentum}"
                 )
-        momentum_start_epoch = _require_epoch(momentum_start_epoch, "momentum_start_epoch")
-        momentum_saturate_epoch = _require_epoch(
-            momentum_saturate_epoch, "momentum_saturate_epoch"
-        )
+        momentum_start_epoch = require_integer(momentum_start_epoch, "momentum_start_epoch", minimum=1)
+        momentum_saturate_epoch = require_integer(momentum_saturate_epoch, "momentum_saturate_epoch", minimum=1)
         if momentum_saturate_epoch < momentum_start_epoch:
             raise ValueError(
                 f"momentum_saturate_epoch ({momentum_saturate_epoch}) must be >= "
@@ -339,12 +322,7 @@ class MomentumSGD(Optimizer):
 
     def learning_rate_at_iteration(self, iteration):
         """lr_t = max(lr_0 / decay^t, lr_min): the rate of update number t (from 0)."""
-        if (
-            isinstance(iteration, bool)
-            or not isinstance(iteration, numbers.Integral)
-            or iteration < 0
-        ):
-            raise ValueError(f"iteration must be an int >= 0, got {iteration!r}")
+        iteration = require_integer(iteration, "iteration", minimum=0)
         try:
             decayed = self.initial_learning_rate / self.learning_rate_decay ** int(iteration)
         except OverflowError:  # decay^t beyond the float range: lr_0 / decay^t is 0.
@@ -361,7 +339,7 @@ class MomentumSGD(Optimizer):
         final_momentum None it is mu_0 always. Paper values (0.5 -> 0.7 over epochs
         1..250): epoch 1: 0.5, 125: 0.5 + 0.2 * 124/249 = 0.5995984, 250: 0.7, 300: 0.7.
         """
-        epoch = _require_epoch(epoch)
+        epoch = require_integer(epoch, "epoch", minimum=1)
         if self.final_momentum is None:
             return self.initial_momentum
         ramp_epochs = self.momentum_saturate_epoch - self.momentum_start_epoch
@@ -385,8 +363,14 @@ class MomentumSGD(Optimizer):
         scalar = param.dtype.type
         learning_rate = scalar(self.current_learning_rate)
         momentum = scalar(self.current_momentum)
-        # v <- mu v - lr g;  p <- p + v, in place (npgan/kernels/reference.py)
-        kernels.momentum_update(param, self._slots["velocity"][name], grad, learning_rate, momentum)
+        velocity = self._slots["velocity"][name]
+        kernels = compiled_kernels(param, velocity, grad)
+        if kernels is not None and param.flags.c_contiguous and velocity.flags.c_contiguous:
+            kernels.momentum_update(param, velocity, np.ascontiguousarray(grad), learning_rate, momentum)
+            return  # the same update in one compiled pass (the fast path)
+        velocity *= momentum  # v <- mu v - lr g;  p <- p + v, in place
+        velocity -= learning_rate * grad
+        param += velocity
 
 
 class Adam(Optimizer):
@@ -406,15 +390,15 @@ class Adam(Optimizer):
     slot_names = ("first_moment", "second_moment")
 
     def __init__(self, params, *, learning_rate=2e-4, beta1=0.5, beta2=0.999, epsilon=1e-8):
-        learning_rate = _require_real(learning_rate, "learning_rate")
+        learning_rate = require_real(learning_rate, "learning_rate")
         if learning_rate <= 0.0:
             raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
-        beta1 = _require_real(beta1, "beta1")
-        beta2 = _require_real(beta2, "beta2")
+        beta1 = require_real(beta1, "beta1")
+        beta2 = require_real(beta2, "beta2")
         for what, beta in (("beta1", beta1), ("beta2", beta2)):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"{what} must be in [0, 1), got {beta}")
-        epsilon = _require_real(epsilon, "epsilon")
+        epsilon = require_real(epsilon, "epsilon")
         if epsilon <= 0.0:
             raise ValueError(f"epsilon must be > 0 (it keeps the division finite), got {epsilon}")
         super().__init__(params)
@@ -477,7 +461,7 @@ class ParameterAverage:
     """
 
     def __init__(self, params, averages, *, decay):
-        decay = _require_real(decay, "decay")
+        decay = require_real(decay, "decay")
         if not 0.0 < decay < 1.0:
             raise ValueError(f"decay must be in (0, 1), got {decay}")
         self._params = _validated_params(params)

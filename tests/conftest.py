@@ -13,9 +13,11 @@ import os
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
-from hypothesis import settings  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
-settings.register_profile("npgan", deadline=None, print_blob=True)
+# kernel_backend (below) only switches npgan.kernels for the whole test: safe across examples
+settings.register_profile("npgan", deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture])
 settings.load_profile("npgan")
 
 
@@ -34,6 +36,16 @@ def mnist_dir():
             pytest.fail(f"the MNIST files are not in {directory}")
         pytest.skip(f"the MNIST files are not in {directory}; set NPGAN_DATA_DIR")
     return directory
+
+
+@pytest.fixture(params=("numpy", "numba"))
+def kernel_backend(request):
+    """Run the test once on each path of npgan.kernels: the reference layers, then the Numba
+    kernels beside them (minitorch's way: the same tests on every backend)."""
+    import npgan.kernels
+
+    with npgan.kernels.use_backend(request.param):
+        yield request.param
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 import npgan.kernels
 from npgan.gradcheck import small_gan
 from tests.strategies import generator_kinds, seeds
+from npgan.kernels import runner
 from tests.test_kernels import spy_on_backward_kernels
 
 DTYPES = (np.float32, np.float64)
@@ -28,35 +29,35 @@ def twin_gans_and_batch(seed, dtype):
     return gans, x_real, z
 
 
-# -- the reference: gan.py's steps as they were, every backward pass in full ----------------------
+# -- the reference: gan.py's steps as they were, every backward pass in full, on the same path ----
 
 def full_discriminator_gradients(gan, x_real, z, loss_scale=1.0):
-    x_fake = gan.generator.predict(z)
-    logits = gan.discriminator.forward(np.concatenate([x_real, x_fake]))
+    x_fake = runner(gan.generator).predict(z)
+    logits = runner(gan.discriminator).forward(np.concatenate([x_real, x_fake]))
     _, grad_real, grad_fake = gan.discriminator_loss(logits[:len(x_real)], logits[len(x_real):])
     gan.discriminator.zero_grad()
-    gan.discriminator.backward(loss_scale * np.concatenate([grad_real, grad_fake]))
+    runner(gan.discriminator).backward(loss_scale * np.concatenate([grad_real, grad_fake]))
 
 
 def full_generator_gradients(gan, z, kind):
-    fake_logits = gan.discriminator.forward(gan.generator.forward(z))
+    fake_logits = runner(gan.discriminator).forward(runner(gan.generator).forward(z))
     _, grad_fake = gan.generator_loss(fake_logits, kind)
     gan.generator.zero_grad()
-    gan.generator.backward(gan.discriminator.backward(grad_fake))
+    runner(gan.generator).backward(runner(gan.discriminator).backward(grad_fake))
     gan.discriminator.zero_grad()
 
 
 def full_simultaneous_gradients(gan, x_real, z, kind, discriminator_loss_scale=1.0):
-    x_fake = gan.generator.forward(z)
+    x_fake = runner(gan.generator).forward(z)
     m = len(x_real)
-    logits = gan.discriminator.forward(np.concatenate([x_real, x_fake]))
+    logits = runner(gan.discriminator).forward(np.concatenate([x_real, x_fake]))
     real_logits, fake_logits = logits[:m], logits[m:]
     _, g_grad_fake = gan.generator_loss(fake_logits, kind)
     gan.generator.zero_grad()
-    gan.generator.backward(gan.discriminator.backward(np.concatenate([np.zeros_like(real_logits), g_grad_fake]))[m:])
+    runner(gan.generator).backward(runner(gan.discriminator).backward(np.concatenate([np.zeros_like(real_logits), g_grad_fake]))[m:])
     _, grad_real, grad_fake = gan.discriminator_loss(real_logits, fake_logits)
     gan.discriminator.zero_grad()
-    gan.discriminator.backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]))
+    runner(gan.discriminator).backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]))
 
 
 def assert_same_grads(gan, reference, where):
@@ -66,37 +67,34 @@ def assert_same_grads(gan, reference, where):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("backend", npgan.kernels.BACKENDS)
 @settings(max_examples=5)
 @given(seed=seeds, kind=generator_kinds)
-def test_both_orders_give_the_gradients_of_full_backward_passes_bit_for_bit(backend, dtype, seed, kind):
+def test_both_orders_give_the_gradients_of_full_backward_passes_bit_for_bit(kernel_backend, dtype, seed, kind):
     """Sequential order: D step, then G step; simultaneous: both from one pass. Three
     iterations each (the dropout streams advance alike in both GANs)."""
     (gan, reference), x_real, z = twin_gans_and_batch(seed, dtype)
-    with npgan.kernels.use_backend(backend):
-        for iteration in range(3):
-            gan.discriminator_gradients(x_real, z, loss_scale=0.5)
-            full_discriminator_gradients(reference, x_real, z, loss_scale=0.5)
-            assert_same_grads(gan, reference, f"discriminator_gradients, iteration {iteration}")
-            gan.generator_gradients(z, kind=kind)
-            full_generator_gradients(reference, z, kind)
-            assert_same_grads(gan, reference, f"generator_gradients, iteration {iteration}")
-            assert all(not gradient.any() for gradient in gan.discriminator.grads.values())
-        for iteration in range(3):
-            gan.simultaneous_gradients(x_real, z, kind=kind, discriminator_loss_scale=0.5)
-            full_simultaneous_gradients(reference, x_real, z, kind, discriminator_loss_scale=0.5)
-            assert_same_grads(gan, reference, f"simultaneous_gradients, iteration {iteration}")
+    for iteration in range(3):
+        gan.discriminator_gradients(x_real, z, loss_scale=0.5)
+        full_discriminator_gradients(reference, x_real, z, loss_scale=0.5)
+        assert_same_grads(gan, reference, f"discriminator_gradients, iteration {iteration}")
+        gan.generator_gradients(z, kind=kind)
+        full_generator_gradients(reference, z, kind)
+        assert_same_grads(gan, reference, f"generator_gradients, iteration {iteration}")
+        assert all(not gradient.any() for gradient in gan.discriminator.grads.values())
+    for iteration in range(3):
+        gan.simultaneous_gradients(x_real, z, kind=kind, discriminator_loss_scale=0.5)
+        full_simultaneous_gradients(reference, x_real, z, kind, discriminator_loss_scale=0.5)
+        assert_same_grads(gan, reference, f"simultaneous_gradients, iteration {iteration}")
 
 
-@pytest.mark.parametrize("backend", npgan.kernels.BACKENDS)
-def test_the_thrown_away_products_are_not_computed(backend, monkeypatch):
+def test_the_thrown_away_products_are_not_computed_on_the_fast_path(monkeypatch):
     """Which backward kernels each step calls, with (param_grads, input_grad), lowest layer
     last: D's pass for G computes no parameter gradients, G's lowest layer and D's (the maxout
     above the input dropout) no input gradient."""
     (gan, _), x_real, z = twin_gans_and_batch(0, np.float32)
     for_g = [(False, True)] * 3
     without_input = [(True, True), (True, True), (True, False)]
-    with npgan.kernels.use_backend(backend):
+    with npgan.kernels.use_backend("numba"):
         calls = spy_on_backward_kernels(monkeypatch)
         gan.simultaneous_gradients(x_real, z)
         assert [call[1:] for call in calls] == for_g + without_input + without_input
@@ -106,3 +104,24 @@ def test_the_thrown_away_products_are_not_computed(backend, monkeypatch):
         calls.clear()
         gan.generator_gradients(z)
         assert [call[1:] for call in calls] == for_g + without_input
+
+
+def test_on_the_reference_path_the_flags_reach_the_layers(monkeypatch):
+    """The reference computes every product and throws none of the results in: D's pass for G
+    asks every D layer for no parameter gradients; input_grad=False goes to the lowest layer
+    of D's and G's chains (D's input dropout, G's first Linear), which return None."""
+    (gan, _), x_real, z = twin_gans_and_batch(0, np.float64)
+    calls = []
+    for network, name in ((gan.generator, "G"), (gan.discriminator, "D")):
+        for index, layer in enumerate(network.layers):
+            def spy(grad_out, _layer=layer, _where=f"{name}.{index}", **options):
+                calls.append((_where, options["param_grads"], options["input_grad"]))
+                return type(_layer).backward(_layer, grad_out, **options)
+            monkeypatch.setattr(layer, "backward", spy)
+    with npgan.kernels.use_backend("numpy"):
+        gan.simultaneous_gradients(x_real, z)
+    d_layers, g_layers = len(gan.discriminator.layers), len(gan.generator.layers)
+    for_g = [(f"D.{i}", False, True) for i in reversed(range(d_layers))]
+    for_g += [(f"G.{i}", True, i > 0) for i in reversed(range(g_layers))]
+    for_d = [(f"D.{i}", True, i > 0) for i in reversed(range(d_layers))]
+    assert calls == for_g + for_d

@@ -35,7 +35,7 @@ def test_dropout_backward_applies_the_forward_mask():
 
 class DropoutForgettingTheMask(Dropout):
     def backward(self, grad_out, **options):
-        self._kept(grad_out)
+        self.kept(grad_out)
         return grad_out
 
 

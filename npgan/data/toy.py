@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from npgan.layers import require_generator
+from npgan.validate import require_generator
 
 GAUSS1D_MEAN = 4.0
 GAUSS1D_STD = 0.5

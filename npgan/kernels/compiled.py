@@ -1,4 +1,18 @@
-"""Numba versions of the kernels of reference.py: same names, signatures and results.
+"""Numba kernels for the arithmetic of npgan/layers.py (the reference) and the momentum update.
+
+Each kernel computes what a layer's forward or backward computes (the docstrings of
+npgan/layers.py give the formulas; runners.py says which kernel serves which layer):
+
+    affine(x, W, b)                      z = x @ W + b
+    affine_relu / affine_sigmoid         y = activation(x @ W + b)
+    affine_maxout(x, W, b, pieces)       (y, winners): y[n, j] = max_k z[n, j*pieces + k]
+    relu / sigmoid                       elementwise
+    relu_backward / sigmoid_backward     dx = g * activation'(y)
+    affine_backward, affine_relu_backward, affine_sigmoid_backward, maxout_backward:
+                                         grad_W += x^T dz, grad_b += sum_n dz (if param_grads);
+                                         returns dx = dz W^T (if input_grad, else None)
+    dropout(x, u, keep_prob)             (x * m, m) with m = [u < keep_prob] / keep_prob
+    momentum_update(p, v, g, lr, mu)     in place: v <- mu v - lr g;  p <- p + v
 
 What they save over the NumPy reference is the traffic around the matrix products:
 the bias, the activation (or the maxout max and its winner), the activation's
@@ -143,7 +157,7 @@ def sigmoid_backward(grad_y, y):
 
 # -- backward: one compiled pass for dz and the bias sum, then the products from NumPy ------
 # param_grads=False skips the bias sum and x^T dz, input_grad=False skips dz W^T (returns
-# None), as in reference.py.
+# None), as the layers' backward methods do.
 
 def _products_backward(x, W, grad_z, grad_W, param_grads, input_grad):
     """grad_W += x^T dz (if param_grads); returns dx = dz W^T (if input_grad, else None)."""

@@ -1,0 +1,247 @@
+"""Runners: npgan's layers run by the Numba kernels of compiled.py.
+
+A runner does what its layer's forward and backward do (npgan/layers.py, the reference),
+with the elementwise work around the matrix products done by one compiled pass. It keeps
+its results in the layer's own cache (``layer.keep`` / ``layer.kept``) and adds into the
+layer's own ``grads``, so a pass run by one path can be backpropagated or checked by the
+other, and predict(), kink_state() and the one-pass-one-cache guard work unchanged.
+
+For a Sequential, ChainRunner adds what only a whole chain allows:
+
+- fusion: a Linear followed by a ReLU or a Sigmoid runs as one kernel (affine_relu,
+  affine_sigmoid and their backwards), filling both layers' caches;
+- skipped products: with input_grad=False no input gradient is computed below the lowest
+  layer with parameters, and the parameterless layers below it (paper-mnist D's input
+  dropout) are closed without a backward (skip_backward). The reference computes those
+  products and throws them away; the results are the same.
+
+Arrays the kernels do not take (see npgan.kernels.compiled) run through the layer itself.
+Only the exact classes of npgan.layers get a runner: a subclass may change the maths, so it
+runs its own methods.
+"""
+
+import numpy as np
+
+from npgan.kernels import backend
+from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential, Sigmoid
+
+
+def runner(layer):
+    """What runs ``layer`` (a layer or a Sequential) on the current backend: the layer itself
+    on "numpy" (the reference); on "numba" its runner, sharing its parameters, gradients and
+    caches. A layer of a type without a runner runs itself."""
+    if backend.get_backend() != "numba":
+        return layer
+    make = _RUNNERS.get(type(layer))
+    return layer if make is None else make(layer)
+
+
+class LayerRunner:
+    """Runs ``self.layers`` (one layer, or a Linear and its activation) with compiled kernels."""
+
+    def __init__(self, *layers):
+        self.layers = layers
+
+    def predict(self, x):
+        for layer in self.layers:
+            if layer.awaiting_backward:
+                raise RuntimeError(f"{layer}: predict() called while a forward pass awaits its backward")
+        output = self.forward(x)
+        for layer in self.layers:
+            layer.clear_cache()
+        return output
+
+    def skip_backward(self):
+        for layer in self.layers:
+            layer.skip_backward()
+
+
+class LinearRunner(LayerRunner):
+    """y = x @ W, then the bias added in place."""
+
+    def forward(self, x):
+        (linear,) = self.layers
+        W, b = linear.params["W"], linear.params["b"]
+        linear.check_input(x, linear.in_features)
+        kernels = backend.compiled_kernels(x, W, b)
+        if kernels is None:
+            return linear.forward(x)
+        y = kernels.affine(_c(x), W, b)
+        linear.keep(y, x=x)
+        return y
+
+    def backward(self, grad_y, *, param_grads=True, input_grad=True):
+        (linear,) = self.layers
+        x = linear.kept(grad_y)["x"]
+        W, grads = linear.params["W"], linear.grads
+        kernels = backend.compiled_kernels(x, W, grad_y, grads["W"], grads["b"])
+        if kernels is None:
+            return linear.backward(grad_y, param_grads=param_grads, input_grad=input_grad)
+        return kernels.affine_backward(_c(x), W, _c(grad_y), grads["W"], grads["b"],
+                                       param_grads=param_grads, input_grad=input_grad)
+
+
+class FusedRunner(LayerRunner):
+    """A Linear then a ReLU or Sigmoid as one kernel each way: y = activation(x @ W + b);
+    dz = g * activation'(z), dW = x^T dz, db = sum_n dz, dx = dz W^T."""
+
+    def __init__(self, linear, activation):
+        super().__init__(linear, activation)
+        self.name = "relu" if type(activation) is ReLU else "sigmoid"
+
+    def forward(self, x):
+        linear, activation = self.layers
+        W, b = linear.params["W"], linear.params["b"]
+        linear.check_input(x, linear.in_features)
+        kernels = backend.compiled_kernels(x, W, b)
+        if kernels is None:
+            return activation.forward(linear.forward(x))
+        y = getattr(kernels, f"affine_{self.name}")(_c(x), W, b)
+        linear.keep(y, x=x)
+        activation.keep(y, y=y)
+        return y
+
+    def backward(self, grad_y, *, param_grads=True, input_grad=True):
+        linear, activation = self.layers
+        y = activation.kept(grad_y)["y"]
+        x = linear.kept(grad_y)["x"]
+        W, grads = linear.params["W"], linear.grads
+        kernels = backend.compiled_kernels(x, W, y, grad_y, grads["W"], grads["b"])
+        if kernels is None:
+            grad_z = activation.backward(grad_y)
+            return linear.backward(grad_z, param_grads=param_grads, input_grad=input_grad)
+        return getattr(kernels, f"affine_{self.name}_backward")(
+            _c(x), W, _c(y), _c(grad_y), grads["W"], grads["b"], param_grads=param_grads, input_grad=input_grad)
+
+
+class ActivationRunner(LayerRunner):
+    """A ReLU or a Sigmoid alone: y and dx = g * activation'(y) in one pass each."""
+
+    def __init__(self, activation):
+        super().__init__(activation)
+        self.name = "relu" if type(activation) is ReLU else "sigmoid"
+
+    def forward(self, x):
+        (activation,) = self.layers
+        activation.check_input(x)
+        kernels = backend.compiled_kernels(x)
+        if kernels is None:
+            return activation.forward(x)
+        y = getattr(kernels, self.name)(_c(x))
+        activation.keep(y, y=y)
+        return y
+
+    def backward(self, grad_y, *, param_grads=True, input_grad=True):
+        (activation,) = self.layers
+        y = activation.kept(grad_y)["y"]
+        kernels = backend.compiled_kernels(grad_y, y)
+        if kernels is None:
+            return activation.backward(grad_y, param_grads=param_grads, input_grad=input_grad)
+        return getattr(kernels, f"{self.name}_backward")(_c(grad_y), _c(y)) if input_grad else None
+
+
+class MaxoutRunner(LayerRunner):
+    """z = x @ W, then the bias, the max over each unit's pieces and its winner in one pass;
+    backward scatters g to the winners and sums the bias gradient in one pass."""
+
+    def forward(self, x):
+        (maxout,) = self.layers
+        W, b = maxout.params["W"], maxout.params["b"]
+        maxout.check_input(x, maxout.in_features)
+        kernels = backend.compiled_kernels(x, W, b)
+        if kernels is None:
+            return maxout.forward(x)
+        y, winners = kernels.affine_maxout(_c(x), W, b, maxout.pieces)
+        maxout.keep(y, x=x, winners=winners)
+        return y
+
+    def backward(self, grad_y, *, param_grads=True, input_grad=True):
+        (maxout,) = self.layers
+        cache = maxout.kept(grad_y)
+        x, W, grads = cache["x"], maxout.params["W"], maxout.grads
+        kernels = backend.compiled_kernels(x, W, grad_y, grads["W"], grads["b"])
+        if kernels is None:
+            return maxout.backward(grad_y, param_grads=param_grads, input_grad=input_grad)
+        return kernels.maxout_backward(_c(x), W, _c(cache["winners"]), _c(grad_y), grads["W"], grads["b"],
+                                       maxout.pieces, param_grads=param_grads, input_grad=input_grad)
+
+
+class DropoutRunner(LayerRunner):
+    """A fresh mask thresholded, scaled and applied in one pass, from the same uniforms the
+    reference draws (so the same masks); the backward, g * m, is the layer's own."""
+
+    def forward(self, x):
+        (dropout,) = self.layers
+        dropout.check_input(x)
+        kernels = backend.compiled_kernels(x)
+        if kernels is None or not dropout.draws_mask():
+            return dropout.forward(x)
+        y, scaled_mask = kernels.dropout(_c(x), dropout.rng.random(x.shape), dropout.keep_prob)
+        dropout.keep_mask(y, scaled_mask)
+        return y
+
+    def backward(self, grad_y, *, param_grads=True, input_grad=True):
+        return self.layers[0].backward(grad_y, param_grads=param_grads, input_grad=input_grad)
+
+
+class ChainRunner:
+    """A Sequential with fused Linear-activation pairs and the skipped products (module docstring)."""
+
+    def __init__(self, chain):
+        self.chain = chain
+        self.steps = []  # (index of the step's first layer, its runner)
+        layers, index = chain.layers, 0
+        while index < len(layers):
+            if index + 1 < len(layers) and type(layers[index]) is Linear and type(layers[index + 1]) in (ReLU, Sigmoid):
+                self.steps.append((index, FusedRunner(layers[index], layers[index + 1])))
+                index += 2
+            else:
+                self.steps.append((index, runner(layers[index])))
+                index += 1
+
+    def forward(self, x):
+        for _, step in self.steps:
+            x = step.forward(x)
+        return x
+
+    def predict(self, x):
+        for _, step in self.steps:
+            x = step.predict(x)
+        return x
+
+    def backward(self, grad_out, *, param_grads=True, input_grad=True):
+        """As Sequential.backward; with input_grad=False, the layers below the lowest one with
+        parameters are closed without a backward and that one computes no input gradient."""
+        lowest = 0 if input_grad else self._lowest_needing_upstream(param_grads)
+        for first, step in reversed(self.steps):
+            if first < lowest:
+                step.skip_backward()
+            else:
+                grad_out = step.backward(grad_out, param_grads=param_grads, input_grad=input_grad or first > lowest)
+        return grad_out if input_grad else None
+
+    def skip_backward(self):
+        self.chain.skip_backward()
+
+    def _lowest_needing_upstream(self, param_grads):
+        """The index of the lowest layer with parameters (the lowest whose upstream gradient
+        anyone needs), or len(layers) when none has any or param_grads is False too."""
+        if param_grads:
+            for index, layer in enumerate(self.chain.layers):
+                if layer.params:
+                    return index
+        return len(self.chain.layers)
+
+
+def _c(array):
+    return np.ascontiguousarray(array)
+
+
+_RUNNERS = {
+    Sequential: ChainRunner,
+    Linear: LinearRunner,
+    Maxout: MaxoutRunner,
+    ReLU: ActivationRunner,
+    Sigmoid: ActivationRunner,
+    Dropout: DropoutRunner,
+}
