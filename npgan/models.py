@@ -25,8 +25,6 @@ D ends in a Linear to one logit; D(x) = sigmoid(logit) lives in the losses.
 """
 
 import copy
-import math
-import numbers
 
 import numpy as np
 
@@ -37,6 +35,7 @@ from npgan.gan import GAN
 from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential, Sigmoid
 from npgan.losses import GENERATOR_LOSSES
 from npgan.noise import NOISE_PRIORS
+from npgan.validate import is_integer, is_real, require_integer
 
 UPDATE_ORDERS = ("sequential", "simultaneous")
 OPTIMIZERS = ("momentum", "adam")
@@ -169,8 +168,8 @@ def preset_config(name, **overrides):
             raise ValueError(f"unknown configuration key {key!r}")
         config[key] = value
     if config["dataset"] in IMAGE_DATASETS and "iterations_per_epoch" not in overrides \
-            and _is_int(config["iterations_per_epoch"]) \
-            and _is_int(config["batch_size"]) and 1 <= config["batch_size"] <= TRAIN_SIZE:
+            and is_integer(config["iterations_per_epoch"]) \
+            and is_integer(config["batch_size"]) and 1 <= config["batch_size"] <= TRAIN_SIZE:
         # an epoch is one pass over the 50,000 training images, whatever the minibatch size
         per_epoch = TRAIN_SIZE // config["batch_size"]
         if "iterations" not in overrides:
@@ -196,7 +195,7 @@ def validate_config(config):
     _choice(config, "generator_output", ("linear", "sigmoid"))
     _choice(config, "generator_output_bias", GENERATOR_OUTPUT_BIASES)
     _choice(config, "dataset", (*TOY_DISTRIBUTIONS, *IMAGE_DATASETS))
-    if config["dataset"] in IMAGE_DATASETS and _is_int(config["batch_size"]) and config["batch_size"] > TRAIN_SIZE:
+    if config["dataset"] in IMAGE_DATASETS and is_integer(config["batch_size"]) and config["batch_size"] > TRAIN_SIZE:
         raise ValueError(f"batch_size {config['batch_size']} is more than the {TRAIN_SIZE} training images")
     if config["dataset"] in IMAGE_DATASETS and config["generator_output"] != "sigmoid":
         raise ValueError(f"{config['dataset']} has pixels in [0, 1]: generator_output must be 'sigmoid'")
@@ -221,14 +220,14 @@ def validate_config(config):
             _real(config, key, low=0.0, low_open=True)
     for key in ("generator_hidden", "discriminator_hidden"):
         widths = config[key]
-        if not isinstance(widths, (list, tuple)) or not all(_is_int(w) and w >= 1 for w in widths):
+        if not isinstance(widths, (list, tuple)) or not all(is_integer(w) and w >= 1 for w in widths):
             raise ValueError(f"{key} must be a list of positive integers, got {widths!r}")
     keep = config["discriminator_keep_probs"]
     if not isinstance(keep, (list, tuple)) or len(keep) != len(config["discriminator_hidden"]) + 1:
         raise ValueError("discriminator_keep_probs needs one keep_prob per D layer "
                          f"({len(config['discriminator_hidden']) + 1}), got {keep!r}")
     for value in keep:
-        if not (_is_real(value) and 0.0 < value <= 1.0):
+        if not (is_real(value) and 0.0 < value <= 1.0):
             raise ValueError(f"every discriminator keep_prob must be in (0, 1], got {value!r}")
     return config
 
@@ -284,23 +283,13 @@ def _choice(config, key, valid):
         raise ValueError(f"{key} must be one of {', '.join(valid)}; got {config[key]!r}")
 
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _integer(config, key, minimum):
-    value = config[key]
-    if not _is_int(value) or value < minimum:
-        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
+    require_integer(config[key], key, minimum=minimum)
 
 
 def _real(config, key, low=None, high=None, low_open=False, high_open=False):
     value = config[key]
-    if not _is_real(value):
+    if not is_real(value):
         raise ValueError(f"{key} must be a finite number, got {value!r}")
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)

@@ -118,7 +118,7 @@ def test_sample_without_a_generator_is_a_type_error_with_the_fix(rng):
 
 @pytest.mark.parametrize("n", [0, -3, 2.5, True, "10", None])
 def test_sample_count_must_be_a_positive_int(n):
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="number of samples n must be an integer >= 1"):
         GRID25.sample(n, np.random.default_rng(0))
 
 

@@ -29,12 +29,11 @@ standard normal noise, so that the same seed always gives the same samples.
 """
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from npgan.validate import require_generator
+from npgan.validate import require_generator, require_integer, require_real
 
 GAUSS1D_MEAN = 4.0
 GAUSS1D_STD = 0.5
@@ -48,12 +47,6 @@ GRID25_STD = 0.05
 
 BIMODAL1D_CENTRES = (-2.0, 2.0)
 BIMODAL1D_STD = 0.5
-
-
-def _require_sample_count(n):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"the number of samples n must be a positive int, got {n!r}")
-    return int(n)
 
 
 def _require_float_dtype(dtype):
@@ -92,11 +85,7 @@ class ToyDistribution:
         if not np.all(np.isfinite(centres)):
             raise ValueError("centres must be finite (found NaN or inf)")
         centres.setflags(write=False)
-        if isinstance(self.std, bool) or not isinstance(self.std, numbers.Real):
-            raise ValueError(f"std must be a positive real number, got {self.std!r}")
-        std = float(self.std)
-        if not (math.isfinite(std) and std > 0.0):
-            raise ValueError(f"std must be positive and finite, got {std}")
+        std = require_real(self.std, "std", positive=True)
         object.__setattr__(self, "centres", centres)
         object.__setattr__(self, "std", std)
 
@@ -124,7 +113,7 @@ class ToyDistribution:
         dtype: the floating dtype of the result (computed in float64, then cast).
         Returns an (n, d) array.
         """
-        n = _require_sample_count(n)
+        n = require_integer(n, "the number of samples n", minimum=1)
         require_generator(rng, f"{self.name}.sample")
         dtype = _require_float_dtype(dtype)
         mode_index = rng.integers(self.num_modes, size=n)

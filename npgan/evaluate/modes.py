@@ -22,13 +22,12 @@ d = 2 (ring8, grid25), not 1. VEEGAN's protocol: 2,500 samples, averaged over 5
 runs.
 """
 
-import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from npgan.data.toy import ToyDistribution
+from npgan.validate import require_points, require_real
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,30 +61,10 @@ class ModeCoverage:
 
 
 def _require_finite_matrix(array, what, hint=""):
-    array = np.asarray(array)
-    if array.ndim != 2:
-        raise ValueError(
-            f"{what} must be a 2-D (rows, d) array, got shape {array.shape}{hint}"
-        )
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(
-            f"{what} is empty (shape {array.shape}); it needs at least one row and one column"
-        )
-    real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-    if not real:
-        raise ValueError(f"{what} must hold real numbers, got dtype {array.dtype}")
+    array = require_points(array, what, hint)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{what} contains NaN or inf")
     return array.astype(np.float64, copy=False)
-
-
-def _require_positive(value, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{what} must be a positive real number, got {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0.0):
-        raise ValueError(f"{what} must be positive and finite, got {value}")
-    return value
 
 
 def mode_coverage(samples, centres, std, n_std=3.0):
@@ -105,8 +84,8 @@ def mode_coverage(samples, centres, std, n_std=3.0):
             f"samples have {samples.shape[1]} columns but centres have {centres.shape[1]}: "
             "both must be points in the same d-dimensional space"
         )
-    std = _require_positive(std, "std")
-    n_std = _require_positive(n_std, "n_std")
+    std = require_real(std, "std", positive=True)
+    n_std = require_real(n_std, "n_std", positive=True)
 
     n_samples, num_modes = samples.shape[0], centres.shape[0]
     # One centre at a time: memory stays at (n, d) + (n, K). Direct differences
