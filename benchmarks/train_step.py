@@ -55,7 +55,7 @@ each thread count runs in a child process of its own:
 
     python benchmarks/train_step.py                       # 1 and 2 threads, table + JSON
     python benchmarks/train_step.py --threads 1 --rounds 7
-    python benchmarks/train_step.py --kernels             # also per-kernel timings
+    python benchmarks/train_step.py --kernels             # also each layer, reference against numba
 
 JSON: benchmarks/results/train_step.json (--json to change).
 """
@@ -514,45 +514,52 @@ def run_child(arguments):
 
 
 def kernel_timings(rounds):
-    """Each kernel at its paper-mnist shape, numpy against numba, interleaved; milliseconds."""
-    from npgan.kernels import compiled, reference
+    """Each layer at its paper-mnist shape, its own NumPy methods (the reference) against its
+    Numba runner, interleaved; milliseconds per call (forward, or forward + backward)."""
+    import npgan.kernels
+    from npgan.kernels import runner
+    from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential
+    from npgan.optim import MomentumSGD
+
     rng = np.random.default_rng(0)
     f32 = np.float32
     x = rng.random((200, 784), dtype=f32)
-    W = rng.standard_normal((784, 1200), dtype=f32) * f32(0.005)
-    b = np.zeros(1200, f32)
-    y, winners = reference.affine_maxout(x, W, b, 5)
+    xh = rng.random((100, 1200), dtype=f32)
+    maxout = Maxout(784, 240, 5, rng=rng, init_scale=0.005)
+    hidden = Sequential(Linear(1200, 1200, rng=rng, init_scale=0.05), ReLU())
+    dropout = Dropout(0.8, rng=rng)
     g = rng.standard_normal((200, 240), dtype=f32)
     gh = rng.standard_normal((100, 1200), dtype=f32)
-    xh = rng.random((100, 1200), dtype=f32)
-    Wh = rng.standard_normal((1200, 1200), dtype=f32) * f32(0.05)
-    bh = np.zeros(1200, f32)
-    yh = reference.affine_relu(xh, Wh, bh)
-    uniform = rng.random((200, 784))
-    velocity = np.zeros_like(Wh)
+    weights = {"W": rng.standard_normal((1200, 1200), dtype=f32)}
+    optimizer = MomentumSGD(weights, learning_rate=1e-9, momentum=0.5)
+
+    def forward_backward(layer, inputs, upstream):
+        run = runner(layer)
+        run.forward(inputs)
+        run.backward(upstream)
+
     cases = {
-        "affine_maxout 200x784 @ 784x1200, 5 pieces": lambda k: k.affine_maxout(x, W, b, 5),
-        "maxout_backward (same)": lambda k: k.maxout_backward(x, W, winners, g, np.zeros_like(W),
-                                                              np.zeros_like(b), 5),
-        "affine_relu 100x1200 @ 1200x1200": lambda k: k.affine_relu(xh, Wh, bh),
-        "affine_relu_backward (same)": lambda k: k.affine_relu_backward(xh, Wh, yh, gh, np.zeros_like(Wh),
-                                                                        np.zeros_like(bh)),
-        "dropout 200x784 (mask from given uniforms)": lambda k: k.dropout(x, uniform, 0.8),
-        "momentum_update 1200x1200": lambda k: k.momentum_update(Wh, velocity, Wh, f32(1e-9), f32(0.5)),
+        "Maxout forward 200x784 @ 784x1200, 5 pieces": lambda: runner(maxout).predict(x),
+        "Maxout forward + backward (same)": lambda: forward_backward(maxout, x, g),
+        "Linear+ReLU forward 100x1200 @ 1200x1200": lambda: runner(hidden).predict(xh),
+        "Linear+ReLU forward + backward (same)": lambda: forward_backward(hidden, xh, gh),
+        "Dropout forward 200x784 (fresh mask)": lambda: runner(dropout).predict(x),
+        "MomentumSGD step 1200x1200": lambda: optimizer.step(weights),
     }
     timings = {}
     for name, case in cases.items():
-        for kernels in (reference, compiled):
-            case(kernels)
+        for path in ("numpy", "numba"):
+            with npgan.kernels.use_backend(path):
+                case()
         samples = {"numpy": [], "numba": []}
         for round_index in range(rounds):
-            for label, kernels in ((("numpy", reference), ("numba", compiled)) if round_index % 2 == 0
-                                   else (("numba", compiled), ("numpy", reference))):
-                start = time.perf_counter()
-                for _ in range(5):
-                    case(kernels)
-                samples[label].append((time.perf_counter() - start) / 5 * 1e3)
-        timings[name] = {label: statistics.median(values) for label, values in samples.items()}
+            for path in (("numpy", "numba") if round_index % 2 == 0 else ("numba", "numpy")):
+                with npgan.kernels.use_backend(path):
+                    start = time.perf_counter()
+                    for _ in range(5):
+                        case()
+                    samples[path].append((time.perf_counter() - start) / 5 * 1e3)
+        timings[name] = {path: statistics.median(values) for path, values in samples.items()}
     return timings
 
 
@@ -621,7 +628,7 @@ def print_table(report):
                 cells.append(f"{shown} ({'met' if ratio >= target else 'not met'})")
             print(f"| {path} | " + " | ".join(cells) + " |")
         if "kernels" in result:
-            print("\n| kernel (float32) | numpy ms | numba ms | speed-up |")
+            print("\n| layer (float32) | reference ms | numba ms | speed-up |")
             print("| --- | --- | --- | --- |")
             for name, timing in result["kernels"].items():
                 print(f"| {name} | {timing['numpy']:.2f} | {timing['numba']:.2f} | "
