@@ -221,15 +221,15 @@ def test_each_divergence_trains_gauss1d_from_the_command_line(tmp_path, name, ca
 
 
 def test_the_divergences_figure_draws_each_run_and_reports_the_mode_masses(tmp_path, monkeypatch):
-    import npgan.figures
+    import npgan.paper_figures
     from npgan.data.toy import BIMODAL1D
 
     rng = np.random.default_rng(0)
     both = BIMODAL1D.sample(1000, rng)
     one = both[both[:, 0] > 0]
-    monkeypatch.setattr(npgan.figures, "divergence_runs",
+    monkeypatch.setattr(npgan.paper_figures, "divergence_runs",
                         lambda seed: {"kl": both, "reverse-kl": one, "pearson": None})
-    masses = npgan.figures.divergences_figure(tmp_path / "divergences.png")
+    masses = npgan.paper_figures.divergences_figure(tmp_path / "divergences.png")
     assert masses["pearson"] is None
     assert masses["kl"] == pytest.approx([0.5, 0.5], abs=0.05)
     assert masses["reverse-kl"][0] == 0 and masses["reverse-kl"][1] > 0.99
@@ -237,7 +237,7 @@ def test_the_divergences_figure_draws_each_run_and_reports_the_mode_masses(tmp_p
 
 
 def test_kl_runs_from_a_wide_generator_and_overrides_come_last():
-    from npgan.figures import DIVERGENCE_RUN_SETTINGS, divergence_run_config
+    from npgan.experiments.f_divergences import DIVERGENCE_RUN_SETTINGS, divergence_run_config
     from npgan.models import preset_config
 
     assert divergence_run_config("kl", seed=2)["generator_init_scale"] == 1.0
@@ -248,7 +248,7 @@ def test_kl_runs_from_a_wide_generator_and_overrides_come_last():
 
 
 def test_divergence_runs_are_real_short_runs():
-    from npgan.figures import divergence_runs, mode_masses
+    from npgan.experiments.f_divergences import divergence_runs, mode_masses
 
     runs = divergence_runs(seed=0, names=["gan", "reverse-kl"],
                            overrides={"gan": {"iterations": 30}, "reverse-kl": {"iterations": 30}})
