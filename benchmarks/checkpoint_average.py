@@ -24,7 +24,7 @@ import numpy as np
 from npgan.checkpoint import load_checkpoint
 from npgan.data import load_dataset
 from npgan.evaluate.parzen import evaluate_parzen
-from npgan.train import checkpoint_config, gan_from_checkpoint, generate
+from npgan.restore import checkpoint_config, gan_from_checkpoint
 
 N_CENTRES = 10_000
 
@@ -46,15 +46,13 @@ def epoch_checkpoints(directory):
 
 def averaged_score(checkpoints, weights, data, seed):
     """The full Parzen estimate of G with the weighted average of the checkpoints' G parameters."""
-    last = load_checkpoint(checkpoints[-1])
-    config = checkpoint_config(last)
-    gan = gan_from_checkpoint(last, "trained")
+    gan = gan_from_checkpoint(load_checkpoint(checkpoints[-1]), "trained")
     loaded = [load_checkpoint(path) for path in checkpoints]
     total = float(np.sum(weights))
     for name, value in gan.params_of("G").items():
         value[...] = sum(float(w) / total * checkpoint.arrays[name].astype(np.float64)
                          for w, checkpoint in zip(weights, loaded))
-    centres = generate(gan, config, N_CENTRES, np.random.default_rng(seed))
+    centres = gan.sample(N_CENTRES, np.random.default_rng(seed))
     return evaluate_parzen(centres, data.validation, data.test)
 
 

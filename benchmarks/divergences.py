@@ -1,8 +1,8 @@
 """Mode covering against mode seeking: G fitted to bimodal1d under each f-divergence, over seeds.
 
 For each seed and each divergence, the bimodal1d preset (modes at -2 and +2, std 0.5) is
-trained with npgan.figures.divergence_runs (the runs behind `npgan figure divergences`),
-and the fraction of 5,000 samples of G within 3 std of each mode is measured. A run
+trained with npgan.experiments.f_divergences.divergence_runs (the runs behind `npgan figure
+divergences`), and the fraction of 5,000 samples of G within 3 std of each mode is measured. A run
 "covers both" when each mode holds at least 20% of the samples, "seeks one" when one
 mode holds at least 80% and the other under 5%.
 
@@ -24,7 +24,7 @@ from benchlib import write_json
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from npgan.divergences import DIVERGENCE_NAMES  # noqa: E402
-from npgan.figures import divergence_runs, mode_masses  # noqa: E402
+from npgan.experiments.f_divergences import divergence_runs, mode_masses  # noqa: E402
 
 
 def verdict(masses):

@@ -66,10 +66,10 @@ def centres_for(args, dataset):
     if args.checkpoint is None:
         return dataset.train[:N_CENTRES], f"the first {N_CENTRES} training images"
     from npgan.checkpoint import load_checkpoint
-    from npgan.train import gan_from_checkpoint, generate
+    from npgan.restore import gan_from_checkpoint
 
     checkpoint = load_checkpoint(args.checkpoint)
-    samples = generate(gan_from_checkpoint(checkpoint), checkpoint.config, N_CENTRES, np.random.default_rng(0))
+    samples = gan_from_checkpoint(checkpoint).sample(N_CENTRES, np.random.default_rng(0))
     return samples, f"{N_CENTRES} samples of G from {args.checkpoint} (seed 0)"
 
 

@@ -25,7 +25,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from npgan.figures import parzen_curve_figure  # noqa: E402
+from npgan.plots import parzen_curve_figure  # noqa: E402
 
 TABLE_1 = {"DBN": 138, "Stacked CAE": 121, "Deep GSN": 214, "Adversarial nets (paper)": 225}
 

@@ -27,7 +27,7 @@ from checkpoint_average import epoch_checkpoints  # noqa: E402
 from npgan.checkpoint import load_checkpoint  # noqa: E402
 from npgan.data.mnist import load_image_dataset  # noqa: E402
 from npgan.evaluate.parzen import quick_parzen  # noqa: E402
-from npgan.train import checkpoint_config, gan_from_checkpoint  # noqa: E402
+from npgan.restore import checkpoint_config, gan_from_checkpoint  # noqa: E402
 
 
 def main():

@@ -265,7 +265,7 @@ def test_bad_procedure_arguments_are_clear_value_errors():
         evaluate_parzen(GOOD_CENTRES, GOOD_X, GOOD_X, n_validation=3, sigmas=[])
     with pytest.raises(ValueError, match="test contains NaN"):
         evaluate_parzen(GOOD_CENTRES, GOOD_X, INF_X, n_validation=3)
-    with pytest.raises(ValueError, match="row_chunk must be a whole number >= 1"):
+    with pytest.raises(ValueError, match="row_chunk must be an integer >= 1"):
         parzen_log_likelihood(GOOD_X, GOOD_CENTRES, 0.5, row_chunk=0)
 
 
@@ -360,9 +360,9 @@ def test_evaluate_parzen_command_bad_options_exit_2(tiny_checkpoint, extra, mess
 
 
 def test_evaluate_parzen_command_on_nan_samples_exits_2(tiny_checkpoint, monkeypatch, capsys):
-    import npgan.train
+    from npgan.gan import GAN
 
-    monkeypatch.setattr(npgan.train, "generate", lambda gan, config, n, rng: np.full((n, 784), np.nan, np.float32))
+    monkeypatch.setattr(GAN, "sample", lambda gan, n, rng: np.full((n, 784), np.nan, np.float32))
     assert main(["evaluate", "parzen", "--checkpoint", tiny_checkpoint, "--data-dir", mnist_dir(),
                  "--samples", "50", "--validation", "20", "--test", "20"]) == 2
     err = capsys.readouterr().err

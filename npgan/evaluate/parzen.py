@@ -18,7 +18,8 @@ The procedure (evaluate_parzen):
 
 How it is computed (parzen_log_likelihoods):
 
-- Squared distances by a matrix product, ||x - mu||^2 = ||x||^2 + ||mu||^2 - 2 x.mu,
+- Squared distances by a matrix product, ||x - mu||^2 = ||x||^2 + ||mu||^2 - 2 x.mu
+  (npgan.evaluate.neighbours.distance_blocks, shared with the nearest-neighbour search),
   with x and mu both measured from the centres' mean (distances do not change, but
   the rounding error of the expansion grows with the norms: data 1000 away from the
   origin lost 1e-8 relative without it, 4e-16 with it). A direct port of the
@@ -77,13 +78,14 @@ for its defaults and what they cost.
 """
 
 import math
-import numbers
 import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from npgan.data.mnist import ImageData
+from npgan.evaluate.neighbours import distance_blocks, squared_norms
+from npgan.validate import require_integer, require_points
 
 DEFAULT_SIGMAS = tuple(np.logspace(-1, 0, 10))  # the authors' grid, 0.1 ... 1.0
 DEFAULT_ROW_CHUNK = 1024
@@ -94,6 +96,8 @@ SPARSE_FRACTION = 0.03   # and when fewer than 3% of a block are above it, only 
 QUICK_CENTRES = 5000
 QUICK_VALIDATION = 1000
 QUICK_SEED = 12345
+
+POINTS_HINT = "; reshape a single point with x.reshape(1, -1) and 1-D data with x.reshape(-1, 1)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,14 +168,14 @@ def parzen_log_likelihoods(x, centres, sigmas, *, row_chunk=DEFAULT_ROW_CHUNK,
     Raises ValueError for non-2-D, empty or non-finite arrays, mismatched widths, a
     non-positive or non-finite sigma, or a chunk size below 1.
     """
-    x = _require_points(x, "x")
-    centres = _require_points(centres, "centres")
+    x = require_points(x, "x", POINTS_HINT)
+    centres = require_points(centres, "centres", POINTS_HINT)
     if x.shape[1] != centres.shape[1]:
         raise ValueError(f"x has {x.shape[1]} columns but centres have {centres.shape[1]}: both must be "
                          "points in the same d-dimensional space (MNIST: 784 pixels per row)")
     sigmas = _require_sigmas(sigmas)
-    row_chunk = _require_chunk(row_chunk, "row_chunk")
-    centre_chunk = _require_chunk(centre_chunk, "centre_chunk")
+    row_chunk = require_integer(row_chunk, "row_chunk", minimum=1)
+    centre_chunk = require_integer(centre_chunk, "centre_chunk", minimum=1)
     matmul_dtype = np.dtype(matmul_dtype)
     if matmul_dtype not in (np.float32, np.float64):
         raise ValueError(f"matmul_dtype must be numpy.float32 or numpy.float64, got {matmul_dtype}")
@@ -190,22 +194,16 @@ def parzen_log_likelihoods(x, centres, sigmas, *, row_chunk=DEFAULT_ROW_CHUNK,
     def centred(points):
         return np.subtract(points, offset, dtype=np.float64).astype(matmul_dtype, copy=False)
 
-    row_norms = np.concatenate([_squared_norms(centred(x[start:start + row_chunk]))
+    row_norms = np.concatenate([squared_norms(centred(x[start:start + row_chunk]))
                                 for start in range(0, n, row_chunk)])                 # ||x||^2, (n,)
 
     # Running state per row, over the centre blocks seen so far; with
     # e_ij = ||mu_j||^2 - 2 x_i.mu_j (so ||x_i - mu_j||^2 = ||x_i||^2 + e_ij):
     nearest = np.full(n, np.inf)           # min_j e_ij
     sums = np.zeros((len(sigmas), n))      # sum_j exp(-(e_ij - nearest_i) / (2 sigma^2)), per sigma
-    for centre_start in range(0, m, centre_chunk):
-        block = centred(centres[centre_start:centre_start + centre_chunk])
-        block_norms = _squared_norms(block)
-        minus_two_block = -2 * block       # exact: a power of two
-        for row_start in range(0, n, row_chunk):
-            rows = slice(row_start, row_start + row_chunk)
-            e = (centred(x[rows]) @ minus_two_block.T).astype(np.float64, copy=False)
-            e += block_norms[None, :]
-            _accumulate(e, nearest[rows], sums[:, rows], inverse_two_variances)
+    for rows, _, e in distance_blocks(x, centres, query_chunk=row_chunk, reference_chunk=centre_chunk,
+                                      convert=centred):
+        _accumulate(e, nearest[rows], sums[:, rows], inverse_two_variances)
 
     # r = min_j ||x - mu_j||^2, clipped at 0 (rounding can make the expansion of a zero distance negative)
     nearest_squared_distances = np.maximum(row_norms + nearest, 0.0)
@@ -270,9 +268,9 @@ def evaluate_parzen(centres, validation, test, *, sigmas=DEFAULT_SIGMAS, n_valid
     validation has fewer than n_validation rows.
     """
     started = time.perf_counter()
-    validation = _require_points(validation, "validation")
-    test = _require_points(test, "test")
-    n_validation = _require_chunk(n_validation, "n_validation")
+    validation = require_points(validation, "validation", POINTS_HINT)
+    test = require_points(test, "test", POINTS_HINT)
+    n_validation = require_integer(n_validation, "n_validation", minimum=1)
     if validation.shape[0] < n_validation:
         raise ValueError(f"validation has {validation.shape[0]} rows, fewer than n_validation = "
                          f"{n_validation}; pass more rows or a smaller n_validation")
@@ -306,11 +304,13 @@ def quick_parzen(gan, config, dataset, *, n_centres=QUICK_CENTRES, n_validation=
                  seed=QUICK_SEED, sigmas=DEFAULT_SIGMAS):
     """A cheap Parzen estimate for monitoring a run, on validation data only.
 
-    Draws n_centres samples of G (npgan.train.generate with its own
-    numpy.random.default_rng(seed), so the training random streams are untouched and
-    every call uses the same noise), chooses sigma on validation rows 0 .. n_validation-1
-    and reports the mean log p of validation rows n_validation .. 2 n_validation - 1
-    (ParzenResult.test_split says which): the test set is never looked at while training.
+    Draws n_centres samples of G with gan.sample(n_centres, numpy.random.default_rng(seed))
+    (its own generator, so the training random streams are untouched and every call uses
+    the same noise; ``gan`` is a GAN, or anything with that method; ``config`` is not
+    needed, the GAN carries its noise prior), chooses sigma on validation rows
+    0 .. n_validation-1 and reports the mean log p of validation rows n_validation ..
+    2 n_validation - 1 (ParzenResult.test_split says which): the test set is never looked
+    at while training.
 
     Defaults: 5,000 centres, sigma chosen on the first 1,000 validation images (as in the
     full procedure), reported on the next 1,000: about 1 s on 2 cores, sampling included
@@ -330,10 +330,8 @@ def quick_parzen(gan, config, dataset, *, n_centres=QUICK_CENTRES, n_validation=
     if dataset.size("validation") < 2 * n_validation:
         raise ValueError(f"the validation split has {dataset.size('validation')} rows, fewer than "
                          f"2 * n_validation = {2 * n_validation}")
-    from npgan.train import generate  # imported here: the trainer may import this module
-
     started = time.perf_counter()
-    centres = generate(gan, config, n_centres, np.random.default_rng(seed))
+    centres = gan.sample(n_centres, np.random.default_rng(seed))
     validation = dataset.rows("validation", slice(0, 2 * n_validation))  # only the rows used, as float32
     result = evaluate_parzen(centres, validation[:n_validation], validation[n_validation:],
                              sigmas=sigmas, n_validation=n_validation,
@@ -342,24 +340,6 @@ def quick_parzen(gan, config, dataset, *, n_centres=QUICK_CENTRES, n_validation=
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-def _squared_norms(points):
-    """||p||^2 per row in float64, of the values as the matrix product sees them."""
-    points = points.astype(np.float64, copy=False)
-    return np.einsum("ij,ij->i", points, points)
-
-
-def _require_points(array, what):
-    array = np.asarray(array)
-    if array.ndim != 2:
-        raise ValueError(f"{what} must be a 2-D (rows, d) array, got shape {array.shape}; reshape a "
-                         "single point with x.reshape(1, -1) and 1-D data with x.reshape(-1, 1)")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{what} is empty (shape {array.shape}); it needs at least one row and one column")
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise ValueError(f"{what} must hold real numbers, got dtype {array.dtype}")
-    return array
-
 
 def _require_finite(array, what, chunk):
     for start in range(0, array.shape[0], chunk):
@@ -381,8 +361,3 @@ def _require_sigmas(sigmas):
         raise ValueError(f"sigma must be positive and finite, got {bad[0]}")
     return values
 
-
-def _require_chunk(value, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{what} must be a whole number >= 1, got {value!r}")
-    return int(value)
