@@ -13,20 +13,21 @@ around (downloaded, shared) must not be one. Every entry must be a .npy array of
 plain dtype, and its header is checked against its stored size before numpy
 allocates anything (a header claiming 10^12 elements is refused, not allocated).
 
-Writes go to a temporary file in the same directory, are flushed and fsynced,
-then renamed over the target (and the directory fsynced): a crash or a full disk
-mid-save leaves the previous checkpoint, and no temporary file.
+Writes go through npgan.fileio.atomic_write: a temporary file in the same directory,
+flushed and fsynced, then renamed over the target (and the directory fsynced): a crash
+or a full disk mid-save leaves the previous checkpoint, and no temporary file.
 """
 
 import hashlib
 import json
 import math
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 
 import numpy as np
+
+from npgan.fileio import atomic_write
 
 FORMAT_VERSION = 1
 META_KEY = "__meta__"
@@ -50,33 +51,8 @@ def save_checkpoint(path, *, config, state, arrays):
             raise ValueError(f"checkpoint entry {name!r} must be a plain numpy array")
     meta = {"format_version": FORMAT_VERSION, "config": config, "state": state,
             "sha256": arrays_digest(arrays)}
-    directory = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(prefix=".checkpoint-", suffix=".npz.tmp", dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, **{META_KEY: np.array(json.dumps(meta))}, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:  # KeyboardInterrupt too: never leave a half-written temporary file
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory):
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    with atomic_write(path, "wb") as handle:
+        np.savez(handle, **{META_KEY: np.array(json.dumps(meta))}, **arrays)
 
 
 def load_checkpoint(path):

@@ -2,7 +2,7 @@
 
 Inside ``with StopOnSignals() as stop:`` the first SIGINT or SIGTERM only records
 itself; training polls ``stop()`` after each iteration, so the iteration under way
-finishes, a checkpoint is written, and the run stops (npgan.train.train_run raises
+finishes, a checkpoint is written, and the run stops (npgan.run.train_run raises
 TrainingInterrupted). A second signal stops at once by raising SignalStop wherever
 the program is (checkpoint writes are atomic, so the previous checkpoint survives).
 

@@ -3,8 +3,9 @@
     runs = grid points x seeds
     grid points = the Cartesian product of --grid key=v1,v2 ... (one point, the preset, without --grid)
 
-Each run is an ordinary `npgan train` run directory (npgan.train.train_run: config.json,
-metrics.jsonl, checkpoint.npz, samples.png), taken under its lock (npgan.runlock), then
+Each run is an ordinary `npgan train` run directory (npgan.run.train_run with the standard
+monitors of npgan.monitors: config.json, metrics.jsonl, checkpoint.npz, samples.png, and for
+image data best.npz and parzen.png), taken under its lock (npgan.runlock), then
 evaluated on the worker and its result written beside it as result.json:
 
     toy presets:    VEEGAN's mode coverage of 2,500 samples (npgan.evaluate.modes; the noise
@@ -35,6 +36,7 @@ import time
 import numpy as np
 
 from npgan.data import load_dataset
+from npgan.fileio import atomic_write, write_atomically
 from npgan.runlock import read_json
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -236,8 +238,10 @@ def run_one(run):
     message. Never raises for a failure of the run itself.
     """
     from npgan.checkpoint import load_checkpoint
+    from npgan.monitors import standard_monitors
+    from npgan.run import train_run
     from npgan.runlock import RunLock, RunLocked
-    from npgan.train import Trainer, TrainingDiverged, train_run
+    from npgan.train import Trainer, TrainingDiverged
 
     config, run_dir = run["config"], run["run_dir"]
     started = time.perf_counter()
@@ -262,7 +266,7 @@ def run_one(run):
             else:
                 trainer = Trainer(config, dataset)
             if trainer.iteration < config["iterations"]:
-                train_run(trainer, run_dir)
+                train_run(trainer, run_dir, monitors=standard_monitors(dataset))
             result["metrics"] = evaluate_run(trainer, dataset)
     except TrainingDiverged as error:
         result.update(status="diverged", message=str(error))
@@ -270,7 +274,7 @@ def run_one(run):
         result.update(status="error", message=f"{type(error).__name__}: {error}")
     result["seconds"] = round(time.perf_counter() - started, 3)
     try:
-        _write_json(os.path.join(run_dir, RESULT_NAME), result)
+        write_atomically(os.path.join(run_dir, RESULT_NAME), json.dumps(result, indent=1, sort_keys=True))
     finally:
         lock.release()
     return result
@@ -297,13 +301,6 @@ def metric_names(config):
     if config["dataset"] in IMAGE_DATASETS:
         return ["parzen_quick", "parzen_quick_standard_error"]
     return ["modes_captured", "num_modes", "high_quality_percent"]
-
-
-def _write_json(path, value):
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w") as handle:
-        json.dump(value, handle, indent=1, sort_keys=True)
-    os.replace(temporary, path)
 
 
 def blas_environment():
@@ -376,15 +373,13 @@ def write_results_csv(path, runs, results):
     keys = list(runs[0]["point"]) if runs else []
     metrics = metric_names(runs[0]["config"]) if runs else []
     columns = ["run", "seed", *keys, "status", *metrics, "iterations", "seconds", "message"]
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", newline="") as handle:
+    with atomic_write(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         for run, result in zip(runs, results):
             writer.writerow([run["name"], run["seed"], *(value_label(run["point"][key]) for key in keys),
                              result["status"], *(_cell(result["metrics"].get(name)) for name in metrics),
                              run["config"]["iterations"], _cell(result.get("seconds")), result["message"]])
-    os.replace(temporary, path)
 
 
 def _cell(value):

@@ -26,39 +26,29 @@ afresh for every minibatch.
 
 All randomness comes from one integer seed, split by numpy.random.SeedSequence
 into independent streams for initialisation, data, noise and dropout masks.
-"""
 
-import json
-import os
-import shutil
-import sys
-import time
+A loss, gradient or parameter that becomes NaN or inf stops training with TrainingDiverged,
+naming it and the iteration; the gradients are checked once, by the optimizer's step
+(npgan.optim.NonFiniteGradient), before it changes any parameter. Running a run directory
+(metrics.jsonl, checkpoints, resume, signals) is npgan.run's; reading a checkpoint for
+sampling or export is npgan.restore's.
+"""
 
 import numpy as np
 
 from npgan.checkpoint import CheckpointError, save_checkpoint
 from npgan.data.mnist import ImageData
-from npgan.evaluate.parzen import quick_parzen
+from npgan.gan import GAN
 from npgan.init import output_bias_from_mean
 from npgan.layers import sigmoid
-from npgan.gan import GAN
 from npgan.models import build_gan, build_generator, validate_config
 from npgan.noise import sample_noise
-from npgan.optim import Adam, MomentumSGD, ParameterAverage
+from npgan.optim import Adam, MomentumSGD, NonFiniteGradient, ParameterAverage
+from npgan.restore import AVERAGE_PREFIX, GENERATOR_ONLY, checkpoint_config, load_parameters, state_entry
 
 RANDOM_STREAMS = ("init", "data", "noise", "dropout")
 METRICS = ("objective_d", "objective_g", "mean_d_real", "mean_d_fake", "false_negatives",
-           "false_positives")
-
-
-KEEP_CHECKPOINTS = 3  # epoch checkpoints kept in checkpoints/
-DIVERSITY_SAMPLES = 1000
-COLLAPSE_RATIO = 0.5  # warn when G's sample diversity is below half the data's
-DIVERSITY_SEED = 2**31 - 2  # fixed noise for monitoring: not drawn from the training streams
-SAMPLES_SEED = 2**31 - 1
-GENERATOR_ONLY = "generator"  # state["contents"] of an exported generator
-AVERAGE_PREFIX = "generator_average"  # checkpoint arrays "generator_average.average.G.0.W", ...
-GENERATOR_CHOICES = ("average", "trained")
+           "false_positives")  # the keys of step_metrics
 
 
 class TrainingDiverged(RuntimeError):
@@ -71,19 +61,6 @@ class TrainingDiverged(RuntimeError):
     def __init__(self, quantity, iteration, value, note=""):
         super().__init__(f"{quantity} became {value} at iteration {iteration}{note}")
         self.quantity, self.iteration = quantity, iteration
-
-
-class RunDirectoryError(ValueError):
-    """A file of the run directory that a resume needs is damaged (metrics.jsonl)."""
-
-
-class TrainingInterrupted(RuntimeError):
-    """train_run stopped early on request (npgan train: SIGINT or SIGTERM), after writing a
-    checkpoint at ``iteration`` to ``checkpoint_path``."""
-
-    def __init__(self, iteration, checkpoint_path):
-        super().__init__(f"stopped after iteration {iteration}; checkpoint {checkpoint_path}")
-        self.iteration, self.checkpoint_path = iteration, checkpoint_path
 
 
 class ShuffledBatches:
@@ -165,7 +142,7 @@ class Trainer:
                                                       decay=self.config["generator_average_decay"])
         self.iteration = 0
         self.elapsed_seconds = 0.0  # of training before a resume
-        self.metrics_window = None  # of a resume: train_run's running sums since its last log line
+        self.metrics_window = None  # of a resume: npgan.run.train_run's running sums since its last log line
 
     # -- Algorithm 1 ---------------------------------------------------------------------
     def train_iteration(self):
@@ -216,11 +193,11 @@ class Trainer:
         if not np.isfinite(loss):
             raise TrainingDiverged(f"the {network} loss", iteration, loss)
         grads = self.gan.grads_of(network)
-        for name, grad in grads.items():
-            if not np.isfinite(grad).all():
-                raise TrainingDiverged(f"the gradient of {name}", iteration, _non_finite(grad),
-                                       f" (the {network} step; it changed no parameter)")
-        optimizer.step(grads)
+        try:
+            optimizer.step(grads)  # checks every gradient before it changes any parameter
+        except NonFiniteGradient as error:
+            raise TrainingDiverged(f"the gradient of {error.name}", iteration, _non_finite(grads[error.name]),
+                                   f" (the {network} step; it changed no parameter)") from None
         for name, value in self.gan.params_of(network).items():
             if not np.isfinite(value).all():
                 raise TrainingDiverged(f"parameter {name}", iteration, _non_finite(value),
@@ -249,10 +226,12 @@ class Trainer:
     # -- sampling ---------------------------------------------------------------------------
     def sample(self, n, rng):
         """n samples of the model's G (the average, if kept), in evaluation mode, noise from ``rng``."""
-        return generate(self.model, self.config, n, rng)
+        return self.model.sample(n, rng)
 
     # -- checkpoints ------------------------------------------------------------------------
     def save(self, path, extra_state=None):
+        """A checkpoint at ``path`` (npgan.checkpoint) from which from_checkpoint resumes bit-identically:
+        parameters, optimizer and minibatch state, the average, the random streams, ``extra_state``."""
         arrays = {name: value.copy() for name, value in self.gan.params.items()}
         for prefix, stateful in self._stateful_parts():
             arrays.update({f"{prefix}.{key}": value for key, value in stateful.state_dict().items()})
@@ -269,8 +248,8 @@ class Trainer:
         missing array, a missing or damaged run state) raises CheckpointError saying what.
         """
         state = checkpoint.state
-        iteration = _state_entry(state, "iteration", lambda value: value >= 0)
-        data_dim = _state_entry(state, "data_dim", lambda value: value >= 1)
+        iteration = state_entry(state, "iteration", lambda value: value >= 0)
+        data_dim = state_entry(state, "data_dim", lambda value: value >= 1)
         if data_dim != dataset.dim:
             raise CheckpointError(f"the checkpoint was trained on data of dimension {data_dim}; this "
                                   f"dataset has dimension {dataset.dim}")
@@ -317,84 +296,8 @@ class Trainer:
                 stateful.load_state_dict(state)
 
 
-def _non_finite(array):
-    """"NaN", "inf" or "NaN and inf": what a non-finite array holds."""
-    kinds = [kind for kind, found in (("NaN", np.isnan(array).any()), ("inf", np.isinf(array).any())) if found]
-    return " and ".join(kinds)
-
-
-def gan_from_checkpoint(checkpoint, generator="average"):
-    """The GAN of a loaded Checkpoint, with its parameters, for sampling and evaluation.
-
-    generator: "average" gives G the moving average of its parameters where the run kept
-    one (generator_average_decay > 0; the model the run sampled and evaluated), else the
-    trained parameters; "trained" always the trained parameters (what Algorithm 1 left).
-    A generator-only checkpoint (npgan export) gives a GAN whose discriminator is None.
-    A checkpoint whose arrays do not fit its configuration raises CheckpointError."""
-    if generator not in GENERATOR_CHOICES:
-        raise ValueError(f"generator must be one of {', '.join(GENERATOR_CHOICES)}; got {generator!r}")
-    config = checkpoint_config(checkpoint)
-    data_dim = _state_entry(checkpoint.state, "data_dim", lambda value: value >= 1)
-    placeholder = np.random.default_rng(0)  # every parameter is overwritten by the checkpoint's
-    gan = build_gan(config, data_dim, rng=placeholder, dropout_rng=placeholder)
-    arrays = dict(checkpoint.arrays)
-    exported = checkpoint.state.get("contents") == GENERATOR_ONLY
-    if exported:
-        kept = checkpoint.state.get("generator")
-        if generator != kept and not (generator == "average" and kept == "trained"):
-            raise CheckpointError(f"the checkpoint holds only the {kept} generator, not the {generator} one")
-        gan.discriminator = None
-    elif generator == "average" and config["generator_average_decay"] > 0:
-        for name in gan.params_of("G"):
-            key = f"{AVERAGE_PREFIX}.average.{name}"
-            if key not in arrays:
-                raise CheckpointError(f"the checkpoint has no {key}: its run kept no parameter average "
-                                      "(damaged, or pass generator='trained')")
-            arrays[name] = arrays[key]
-    try:
-        load_parameters(gan, arrays)
-    except ValueError as error:
-        raise CheckpointError(str(error)) from None
-    return gan
-
-
-def export_generator(checkpoint, path, generator="average"):
-    """Write G alone (float32; the average or the trained parameters, as gan_from_checkpoint)
-    to ``path``: a checkpoint that sampling, evaluation and figures 2 and 3 accept, about a
-    third of a training checkpoint's size. Returns the GAN it holds (its discriminator None)."""
-    gan = gan_from_checkpoint(checkpoint, generator)
-    if gan.discriminator is not None:
-        kept = generator if checkpoint_config(checkpoint)["generator_average_decay"] > 0 else "trained"
-        state = {"contents": GENERATOR_ONLY, "generator": kept, "data_dim": checkpoint.state["data_dim"],
-                 "iteration": checkpoint.state.get("iteration")}
-    else:
-        state = dict(checkpoint.state)
-    save_checkpoint(path, config=checkpoint.config, state=state,
-                    arrays={name: value.copy() for name, value in gan.params_of("G").items()})
-    gan.discriminator = None
-    return gan
-
-
-def checkpoint_config(checkpoint, changes=None):
-    """The checkpoint's configuration (with ``changes``), validated; CheckpointError if it is not one."""
-    try:
-        return validate_config({**checkpoint.config, **(changes or {})})
-    except KeyError as error:
-        raise CheckpointError(f"the checkpoint's configuration has no {error} entry: damaged, or written by "
-                              "another version of npgan") from None
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"the checkpoint's configuration is invalid: {error}") from None
-
-
-def _state_entry(state, key, valid):
-    """state[key], an integer for which valid(value) holds; CheckpointError otherwise."""
-    value = state.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not valid(value):
-        raise CheckpointError(f"the checkpoint's run state has no valid {key!r} (found {value!r}): damaged")
-    return value
-
-
 def make_optimizer(config, params):
+    """The optimizer of one network's ``params``: Adam, or momentum SGD with the paper's schedules."""
     if config["optimizer"] == "adam":
         return Adam(params, learning_rate=config["learning_rate"], beta1=config["adam_beta1"])
     return MomentumSGD(params, learning_rate=config["learning_rate"], momentum=config["momentum"],
@@ -417,258 +320,7 @@ def step_metrics(d_step, g_step):
     }
 
 
-def generate(gan, config, n, rng):
-    """n samples G(z), z from the configured prior and ``rng``; (n, data_dim) float32."""
-    return generator_output(gan, sample_noise(config["noise"], n, config["noise_dim"], rng))
-
-
-def generator_output(gan, z):
-    """G(z) for given noise z (m, noise_dim): in evaluation mode, no cache kept, train mode after."""
-    gan.generator.eval()
-    try:
-        return gan.generator.predict(z)
-    finally:
-        gan.generator.train()
-
-
-def load_parameters(gan, arrays):
-    """Copy G's and D's parameters from ``arrays`` into ``gan`` (names, shapes, dtypes and
-    finiteness checked, and no parameter of G or D left over), each before anything is copied."""
-    params = gan.params
-    extra = sorted(name for name in arrays if name.startswith(("G.", "D.")) and name not in params)
-    if extra:
-        raise ValueError(f"the checkpoint has parameters the model lacks ({', '.join(extra)}): it was made "
-                         "for another architecture")
-    for name, value in params.items():
-        if name not in arrays:
-            raise ValueError(f"the checkpoint has no parameter {name}: it was made for another architecture")
-        saved = arrays[name]
-        if saved.shape != value.shape or saved.dtype != value.dtype:
-            raise ValueError(f"parameter {name} is {saved.dtype}{saved.shape} in the checkpoint, the "
-                             f"model expects {value.dtype}{value.shape}: another architecture")
-        if not np.isfinite(saved).all():
-            raise ValueError(f"parameter {name} in the checkpoint holds NaN or inf")
-    for name, value in params.items():
-        value[...] = arrays[name]
-
-
-def train_run(trainer, out_dir, *, progress=None, on_log=None, keep_checkpoints=KEEP_CHECKPOINTS,
-              stop_requested=None):
-    """Run the trainer to config["iterations"], writing into ``out_dir``:
-
-        config.json        every resolved hyperparameter
-        metrics.jsonl      one JSON object per log_every iterations (one per epoch for MNIST):
-                           window means of the step metrics, the learning rate and momentum,
-                           sample_diversity next to data_diversity, collapse_warning,
-                           elapsed_seconds, peak_rss_mb
-        checkpoint.npz     the latest checkpoint: every checkpoint_every iterations and at the end
-        checkpoints/epoch-NNNN.npz
-                           datasets with epochs: the checkpoints of the last ``keep_checkpoints``
-                           epochs (hard links where the file system allows: no extra space)
-        checkpoints/best.npz
-                           image data: the epoch checkpoint with the best quick Parzen estimate
-                           on validation (npgan.evaluate.parzen.quick_parzen)
-        parzen.png         image data: that estimate against the epoch
-        samples.png        G's samples at the latest checkpoint (a 10 x 10 image grid, or a
-                           scatter over the toy density)
-
-    For image data, every checkpoint at an epoch's end first runs the quick Parzen
-    estimate (about half a second); its value goes into the checkpoint's state and, as
-    parzen_validation, into the metrics record of the same iteration (None elsewhere).
-
-    progress: an optional callable(iterations_done, metrics) for a progress bar.
-    on_log: an optional callable(record) called with each metrics.jsonl record.
-    stop_requested: an optional callable polled after every iteration (npgan train: "has
-    a SIGINT or SIGTERM arrived?"); when it returns true, the run writes a checkpoint of
-    that iteration (as at checkpoint_every: with samples.png and the metrics window, so a
-    resumed run continues bit-identically) and raises TrainingInterrupted.
-    A divergence raises TrainingDiverged after keeping the last good checkpoint.
-    metrics.jsonl never holds a line past the latest checkpoint after a stop; after a
-    crash it may, and a resumed run drops those lines (and a torn last line).
-    """
-    config = trainer.config
-    os.makedirs(out_dir, exist_ok=True)
-    metrics_path = os.path.join(out_dir, "metrics.jsonl")
-    checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
-    earlier = _truncate_metrics(metrics_path, trainer.iteration)  # first: a damaged file changes nothing
-    _write_atomically(os.path.join(out_dir, "config.json"), json.dumps(config, indent=1, sort_keys=True))
-    best_ratio = max((record["sample_diversity"] / record["data_diversity"] for record in earlier
-                      if record.get("sample_diversity") is not None), default=0.0)
-    data_diversity = diversity(trainer.dataset.sample(DIVERSITY_SAMPLES, np.random.default_rng(DIVERSITY_SEED)))
-    parzen_curve = [(record["epoch"], record["parzen_validation"]) for record in earlier
-                    if record.get("parzen_validation") is not None]
-    best_parzen = max((value for _, value in parzen_curve), default=-np.inf)
-    started = time.perf_counter() - trainer.elapsed_seconds
-    window = {name: 0.0 for name in METRICS}
-    window_size = 0
-    if trainer.metrics_window is not None:  # resumed between two log lines: the same means as unbroken
-        window, window_size = dict(trainer.metrics_window["sums"]), trainer.metrics_window["size"]
-
-    def checkpoint(parzen):
-        trainer.save(checkpoint_path, {"elapsed_seconds": time.perf_counter() - started,
-                                       "parzen_validation": parzen,
-                                       "metrics_window": {"sums": window, "size": window_size}})
-        if _epoch_end(trainer):
-            _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep_checkpoints)
-        write_samples_figure(trainer, os.path.join(out_dir, "samples.png"))
-
-    with open(metrics_path, "a") as metrics_file:
-        while trainer.iteration < config["iterations"]:
-            values = trainer.train_iteration()
-            for name in METRICS:
-                window[name] += values[name]
-            window_size += 1
-            done = trainer.iteration
-            last = done == config["iterations"]
-            checkpoint_now = done % config["checkpoint_every"] == 0 or last
-            parzen = None
-            if checkpoint_now and _epoch_end(trainer) and isinstance(trainer.dataset, ImageData):
-                parzen = quick_parzen(trainer.model, config, trainer.dataset).test_log_likelihood
-                parzen_curve.append((trainer.epochs_done, parzen))
-            if done % config["log_every"] == 0 or last:
-                sample_diversity = diversity(trainer.sample(DIVERSITY_SAMPLES, np.random.default_rng(DIVERSITY_SEED)))
-                ratio = sample_diversity / data_diversity
-                record = {"iteration": done, "epoch": trainer.epochs_done,
-                          **{name: window[name] / window_size for name in METRICS},
-                          "learning_rate": float(trainer.optimizer_d.current_learning_rate),
-                          "momentum": _momentum(trainer.optimizer_d),
-                          "sample_diversity": sample_diversity, "data_diversity": data_diversity,
-                          # G's samples vary far less than the data, and it fell there (from above half
-                          # the data's, or to under half its own best), or the run ends there
-                          "collapse_warning": bool(ratio < COLLAPSE_RATIO and (
-                              best_ratio >= COLLAPSE_RATIO or ratio < best_ratio / 2 or last)),
-                          "parzen_validation": parzen,
-                          "elapsed_seconds": round(time.perf_counter() - started, 3),
-                          "peak_rss_mb": peak_rss_mb()}
-                best_ratio = max(best_ratio, ratio)
-                metrics_file.write(json.dumps(record) + "\n")
-                metrics_file.flush()
-                window = {name: 0.0 for name in METRICS}
-                window_size = 0
-                if on_log is not None:
-                    on_log(record)
-            if checkpoint_now:
-                checkpoint(parzen)
-                if parzen is not None:
-                    if parzen > best_parzen:
-                        best_parzen = parzen
-                        _link_or_copy(checkpoint_path, os.path.join(out_dir, "checkpoints", "best.npz"))
-                    _write_parzen_curve(trainer, parzen_curve, os.path.join(out_dir, "parzen.png"))
-            if progress is not None:
-                progress(done, values)
-            if stop_requested is not None and not last and stop_requested():
-                if not checkpoint_now:
-                    checkpoint(None)
-                raise TrainingInterrupted(done, checkpoint_path)
-    return checkpoint_path
-
-
-def peak_rss_mb():
-    """The process's peak resident memory so far in MiB (resource.getrusage), None where unavailable."""
-    try:
-        import resource
-    except ImportError:  # not on Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)  # bytes on macOS, KiB on Linux
-
-
-def diversity(samples):
-    """A cheap mode-collapse figure: the per-dimension standard deviation across ``samples``
-    (n, d), averaged over the d dimensions (per pixel for images). A collapsed G gives
-    about 0; MNIST's training images give 0.19."""
-    return float(np.mean(np.std(samples, axis=0, dtype=np.float64)))
-
-
-def write_samples_figure(trainer, path):
-    """samples.png: a 10 x 10 grid of G's samples (images) or 2,500 samples over the toy density,
-    always from the same noise so that successive epochs compare."""
-    from npgan import figures  # figures imports this module
-
-    config = trainer.config
-    title = f"{config['preset']}, seed {config['seed']}, iteration {trainer.iteration}"
-    if trainer.epochs_done is not None:
-        title += f" (epoch {trainer.epochs_done:g})"
-    rng = np.random.default_rng(SAMPLES_SEED)
-    if isinstance(trainer.dataset, ImageData):
-        figures.samples_grid_figure(trainer.sample(100, rng), trainer.dataset.image_shape, path, title=title)
-    else:
-        figures.toy_samples_figure(trainer.sample(2500, rng), trainer.dataset, path, title=title)
-
-
-def _epoch_end(trainer):
-    per_epoch = trainer.config["iterations_per_epoch"]
-    return per_epoch is not None and trainer.iteration % per_epoch == 0
-
-
-def _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep):
-    """At an epoch's end: checkpoints/epoch-NNNN.npz beside checkpoint.npz; only the last ``keep``."""
-    if keep < 1:
-        return
-    directory = os.path.join(out_dir, "checkpoints")
-    epoch = trainer.iteration // trainer.config["iterations_per_epoch"]
-    _link_or_copy(checkpoint_path, os.path.join(directory, f"epoch-{epoch:04d}.npz"))
-    kept = sorted(name for name in os.listdir(directory) if name.startswith("epoch-") and name.endswith(".npz"))
-    for name in kept[:-keep]:
-        os.remove(os.path.join(directory, name))
-
-
-def _link_or_copy(source, target):
-    """``target`` becomes the current ``source``: a hard link (checkpoint.npz is replaced by
-    rename, so the link keeps this version), or a copy where links are not possible."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    if os.path.exists(target):
-        os.remove(target)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-
-
-def _write_parzen_curve(trainer, curve, path):
-    from npgan import figures  # figures imports this module
-
-    config = trainer.config
-    figures.parzen_curve_figure([epoch for epoch, _ in curve], [value for _, value in curve], path,
-                                title=f"{config['preset']}, seed {config['seed']}: quick Parzen estimate "
-                                      "on validation")
-
-
-def _momentum(optimizer):
-    return float(optimizer.current_momentum) if hasattr(optimizer, "current_momentum") else None
-
-
-def _truncate_metrics(path, iteration):
-    """Drop metric lines written after the checkpoint a run resumes from (and a last line
-    torn by a crash mid-write); return the kept records. The file is replaced atomically."""
-    if not os.path.exists(path):
-        return []
-    with open(path) as handle:
-        lines = [line for line in handle.read().split("\n") if line.strip()]
-    kept = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-            done = record["iteration"]
-        except (ValueError, KeyError, TypeError):
-            if number == len(lines):
-                break
-            raise RunDirectoryError(f"{path}: line {number} is not a metrics record; the file is damaged (move "
-                                    "it away to resume without the earlier metrics)") from None
-        if done <= iteration:
-            kept.append(record)
-    _write_atomically(path, "".join(json.dumps(record) + "\n" for record in kept))
-    return kept
-
-
-def _write_atomically(path, text):
-    """``path`` holds ``text`` or what it held before, never a part: a temporary file, then a rename."""
-    temporary = f"{path}.{os.getpid()}.tmp"  # open(), not mkstemp: the usual permissions (umask)
-    try:
-        with open(temporary, "w") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+def _non_finite(array):
+    """"NaN", "inf" or "NaN and inf": what a non-finite array holds."""
+    kinds = [kind for kind, found in (("NaN", np.isnan(array).any()), ("inf", np.isinf(array).any())) if found]
+    return " and ".join(kinds)

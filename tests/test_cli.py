@@ -310,9 +310,9 @@ def test_the_lock_is_exclusive_and_a_directory_it_made_is_removed_when_unused(tm
 def test_the_lock_is_released_and_the_handlers_restored_on_every_way_out(tmp_path, capsys, monkeypatch):
     """Success, divergence, a failing write, an interruption, a second signal: afterwards no
     .lock, and SIGINT/SIGTERM have the handlers they had before (ours only while training)."""
-    import npgan.train
+    import npgan.run
 
-    real_train_run = npgan.train.train_run
+    real_train_run = npgan.run.train_run
     during = []
     action = {}
 
@@ -326,7 +326,7 @@ def test_the_lock_is_released_and_the_handlers_restored_on_every_way_out(tmp_pat
                     os.kill(os.getpid(), number)
         return real_train_run(trainer, out, **{**options, "progress": progress})
 
-    monkeypatch.setattr(npgan.train, "train_run", watched_train_run)
+    monkeypatch.setattr(npgan.run, "train_run", watched_train_run)
 
     def sentinel(number, frame):
         raise AssertionError("the previous handler ran")

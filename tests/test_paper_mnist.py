@@ -13,7 +13,9 @@ from npgan.data.mnist import ImageData, Pixels
 from npgan.init import output_bias_from_data
 from npgan.layers import Dropout, Linear, Maxout, ReLU, Sigmoid
 from npgan.models import PRESETS, preset_config
-from npgan.train import ShuffledBatches, Trainer, diversity, train_run
+from npgan.monitors import standard_monitors
+from npgan.run import diversity, train_run
+from npgan.train import ShuffledBatches, Trainer
 
 from tests.conftest import mnist_dir
 
@@ -129,6 +131,11 @@ def tiny_pixels(n=60, side=4, seed=0):
                                                                                    dtype=np.float32))
 
 
+def run(trainer, out_dir, **options):
+    """npgan.run.train_run with the monitors `npgan train` gives it (quick Parzen, samples.png, parzen.png)."""
+    return train_run(trainer, out_dir, monitors=standard_monitors(trainer.dataset), **options)
+
+
 def tiny_config(**overrides):
     settings = dict(noise_dim=4, generator_hidden=[16], discriminator_hidden=[8, 8], discriminator_pieces=2,
                     batch_size=10, iterations_per_epoch=6, iterations=30, log_every=6, checkpoint_every=6)
@@ -148,16 +155,13 @@ def test_shuffled_batches_visit_every_row_once_per_pass():
 
 @pytest.mark.parametrize("order", ["simultaneous", "sequential"])
 def test_image_resume_is_bit_identical_mid_epoch(tmp_path, order):
+    from tests.test_run import straight_and_resumed
+
     data = tiny_images()
     config = tiny_config(update_order=order, checkpoint_every=4)  # checkpoints fall inside epochs
-    straight = Trainer(config, data)
-    train_run(straight, tmp_path / "straight")
-    first = Trainer({**config, "iterations": 16}, data)
-    train_run(first, tmp_path / "resumed")
-    resumed = Trainer.from_checkpoint(load_checkpoint(tmp_path / "resumed" / "checkpoint.npz"), data,
-                                      iterations=30)
+    straight, first, resumed = straight_and_resumed(tmp_path, config, data, 16, run=run)
     assert resumed.batches.position == first.batches.position == 40  # 16 minibatches of 10, passes of 60
-    train_run(resumed, tmp_path / "resumed")
+    run(resumed, tmp_path / "resumed")
     for name, value in straight.gan.params.items():
         np.testing.assert_array_equal(resumed.gan.params[name], value, err_msg=name)
 
@@ -168,7 +172,7 @@ def test_training_on_uint8_pixels_gives_the_parameters_of_the_float32_splits(tmp
     runs = {}
     for label, data in (("uint8", stored), ("float32", former)):
         runs[label] = Trainer(tiny_config(), data)
-        train_run(runs[label], tmp_path / label)  # minibatches, logit-mean bias, diversity, quick Parzen
+        run(runs[label], tmp_path / label)  # minibatches, logit-mean bias, diversity, quick Parzen
     for name, value in runs["float32"].gan.params.items():
         np.testing.assert_array_equal(runs["uint8"].gan.params[name], value, err_msg=name)
     records = [[json.loads(line) for line in open(tmp_path / label / "metrics.jsonl")] for label in runs]
@@ -198,14 +202,14 @@ def test_training_and_resuming_never_convert_a_whole_split(tmp_path, forbid_whol
 
     data, _ = tiny_pixels()
     config = tiny_config(iterations=12)
-    train_run(Trainer(config, data), tmp_path)
+    run(Trainer(config, data), tmp_path)
     checkpoint = load_checkpoint(tmp_path / "checkpoint.npz")
     arrays = {name: weakref.ref(array) for name, array in checkpoint.arrays.items()}
     resumed = Trainer.from_checkpoint(checkpoint, data, iterations=18)
     del checkpoint
     gc.collect()
     assert [name for name, array in arrays.items() if array() is not None] == []
-    train_run(resumed, tmp_path)
+    run(resumed, tmp_path)
     assert resumed.iteration == 18
     with pytest.raises(AssertionError, match="the whole train split was converted"):
         data.train
@@ -213,7 +217,7 @@ def test_training_and_resuming_never_convert_a_whole_split(tmp_path, forbid_whol
 
 def test_image_run_directory_epoch_checkpoints_samples_and_metrics(tmp_path):
     trainer = Trainer(tiny_config(learning_rate=0.05), tiny_images())
-    train_run(trainer, tmp_path, keep_checkpoints=2)
+    run(trainer, tmp_path, keep_checkpoints=2)
     assert sorted(os.listdir(tmp_path / "checkpoints")) == ["best.npz", "epoch-0004.npz", "epoch-0005.npz"]
     epoch4 = load_checkpoint(tmp_path / "checkpoints" / "epoch-0004.npz")
     assert epoch4.state["iteration"] == 24
@@ -237,15 +241,15 @@ def test_a_collapse_is_warned_when_diversity_falls(tmp_path, monkeypatch):
     above it, or to under half its own best (the sequential order's collapse on MNIST never
     got above 0.29 of the data's), and at the end of a run that ends there; not while a
     young G's diversity is still growing."""
-    import npgan.train
+    import npgan.run
 
     for measured, expected in (([0.05, 0.30, 0.25, 0.05, 0.04], [False, False, False, True, True]),
                                ([0.01, 0.03, 0.05, 0.02, 0.03], [False, False, False, True, True]),
                                ([0.01, 0.02, 0.03, 0.04, 0.05], [False, False, False, False, True])):
         values = iter([0.2] + measured)  # the data's first, then G's at the five logs
-        monkeypatch.setattr(npgan.train, "diversity", lambda samples: next(values))
+        monkeypatch.setattr(npgan.run, "diversity", lambda samples: next(values))
         records = []
-        train_run(Trainer(tiny_config(), tiny_images()), tmp_path / str(measured), on_log=records.append)
+        run(Trainer(tiny_config(), tiny_images()), tmp_path / str(measured), on_log=records.append)
         assert [r["collapse_warning"] for r in records] == expected, measured
         assert [r["sample_diversity"] for r in records] == measured
 
@@ -268,7 +272,7 @@ def test_figures_2_and_3_from_a_checkpoint_through_the_command_line(tmp_path, mn
 
 @pytest.mark.parametrize("quiet", [True, False])
 def test_npgan_train_prints_the_collapse_warning(capsys, quiet):
-    from npgan.cli import _progress_bar
+    from npgan.cli_train import _progress_bar
 
     bar, _, on_log = _progress_bar(10, 0, quiet=quiet)
     record = {"iteration": 5000, "sample_diversity": 0.004, "data_diversity": 0.191, "collapse_warning": False}

@@ -36,12 +36,13 @@ minibatches), or for a whole split when it is asked for (ImageData.train, ...).
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
 
 import numpy as np
+
+from npgan.fileio import atomic_write
 
 IMAGE_SHAPE = (28, 28)
 TRAIN_SIZE = 50000  # training images 0..49999; 50000..59999 are the validation split
@@ -97,16 +98,19 @@ class DataError(ValueError):
 
 # -- reading IDX files ------------------------------------------------------------------------
 
-def read_idx(path, *, ndim, sha256=None):
+def read_idx(path, *, ndim, sha256=None, compressed=None):
     """The array in IDX file ``path`` (gzip-compressed if the name ends in .gz).
 
     ndim: the number of dimensions the file must have (3 for images, 1 for labels).
     sha256: if given, the SHA-256 the decompressed bytes must have.
+    compressed: whether the file is gzipped; None (the default): if its name ends in .gz.
     Only unsigned-byte IDX files (type code 0x08) are accepted, as MNIST uses.
     """
     name = os.path.basename(path)
     try:
-        opener = gzip.open if path.endswith(".gz") else open
+        if compressed is None:
+            compressed = path.endswith(".gz")
+        opener = gzip.open if compressed else open
         with opener(path, "rb") as handle:
             header = _read_exactly(handle, 4, name, "the magic number")
             if header[:3] != b"\x00\x00\x08" or header[3] != ndim:
@@ -268,27 +272,21 @@ def _download_reason(error):
 
 
 def _download_one(url, path, sha256):
-    directory = os.path.dirname(path)
-    handle, temporary = tempfile.mkstemp(prefix=".download-", suffix=".gz", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response:
-            total = 0
-            while True:
-                chunk = response.read(_CHUNK)
-                if not chunk:
-                    break
-                total += len(chunk)
-                if total > _MAX_DOWNLOAD_BYTES:
-                    raise DataError("the server sent more data than any MNIST file holds")
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        stem = os.path.basename(path)[:-3]
-        read_idx(temporary, ndim=1 if "labels" in stem else 3, sha256=sha256)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    """``path`` becomes the file at ``url``, if its decompressed SHA-256 is ``sha256``: the
+    temporary file is checked before it is renamed into place (npgan.fileio.atomic_write)."""
+    stem = os.path.basename(path)[:-3]
+    with atomic_write(path, "wb") as out, urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response:
+        total = 0
+        while True:
+            chunk = response.read(_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > _MAX_DOWNLOAD_BYTES:
+                raise DataError("the server sent more data than any MNIST file holds")
+            out.write(chunk)
+        out.flush()
+        read_idx(out.name, ndim=1 if "labels" in stem else 3, sha256=sha256, compressed=True)
 
 
 # -- the dataset ---------------------------------------------------------------------------------

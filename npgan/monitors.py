@@ -1,0 +1,55 @@
+"""The standard monitors of a run: what `npgan train` and `npgan sweep` hand to npgan.run.train_run.
+
+    validation_score   image data: the quick Parzen estimate on validation
+                       (npgan.evaluate.parzen.quick_parzen, about half a second), at each
+                       epoch's end; it chooses checkpoints/best.npz
+    draw_samples       samples.png: a 10 x 10 grid of G's samples (images) or 2,500 samples over
+                       the toy density, always from the same noise so that successive
+                       checkpoints compare
+    draw_score_curve   parzen.png: the quick Parzen estimate against the epoch
+
+A run of toy data gets samples.png only: its distribution has no validation split.
+"""
+
+import numpy as np
+
+from npgan.data.mnist import ImageData
+from npgan.evaluate.parzen import quick_parzen
+from npgan.plots import parzen_curve_figure, samples_grid_figure, toy_samples_figure
+from npgan.run import Monitors
+
+SAMPLES_SEED = 2**31 - 1  # fixed noise for samples.png: not drawn from the training streams
+
+
+def standard_monitors(dataset):
+    """The Monitors of a run on ``dataset``: the quick Parzen estimate and its curve for image
+    data, samples.png for every dataset."""
+    if isinstance(dataset, ImageData):
+        return Monitors(validation_score=quick_parzen_score, draw_samples=draw_samples,
+                        draw_score_curve=draw_parzen_curve)
+    return Monitors(draw_samples=draw_samples)
+
+
+def quick_parzen_score(trainer):
+    """The quick Parzen estimate (nats, higher is better) of the model the trainer samples."""
+    return quick_parzen(trainer.model, trainer.config, trainer.dataset).test_log_likelihood
+
+
+def draw_samples(trainer, path):
+    """samples.png: a 10 x 10 grid of G's samples (images) or 2,500 samples over the toy density."""
+    config = trainer.config
+    title = f"{config['preset']}, seed {config['seed']}, iteration {trainer.iteration}"
+    if trainer.epochs_done is not None:
+        title += f" (epoch {trainer.epochs_done:g})"
+    rng = np.random.default_rng(SAMPLES_SEED)
+    if isinstance(trainer.dataset, ImageData):
+        samples_grid_figure(trainer.sample(100, rng), trainer.dataset.image_shape, path, title=title)
+    else:
+        toy_samples_figure(trainer.sample(2500, rng), trainer.dataset, path, title=title)
+
+
+def draw_parzen_curve(trainer, curve, path):
+    """parzen.png: the quick Parzen estimate of each scored epoch, ``curve`` [(epoch, score), ...]."""
+    config = trainer.config
+    parzen_curve_figure([epoch for epoch, _ in curve], [value for _, value in curve], path,
+                        title=f"{config['preset']}, seed {config['seed']}: quick Parzen estimate on validation")

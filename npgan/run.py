@@ -1,0 +1,246 @@
+"""A run directory: a Trainer (npgan.train) run to its end, with everything written down.
+
+    config.json        every resolved hyperparameter
+    metrics.jsonl      one JSON object per log_every iterations (one per epoch for MNIST):
+                       window means of the step metrics, the learning rate and momentum,
+                       sample_diversity next to data_diversity, collapse_warning,
+                       parzen_validation, elapsed_seconds, peak_rss_mb
+    checkpoint.npz     the latest checkpoint: every checkpoint_every iterations and at the end
+    checkpoints/epoch-NNNN.npz
+                       datasets with epochs: the checkpoints of the last ``keep_checkpoints``
+                       epochs (hard links where the file system allows: no extra space)
+
+and, from the monitors handed in (npgan.monitors.standard_monitors gives `npgan train`'s):
+
+    checkpoints/best.npz   the epoch checkpoint with the best validation score
+    samples.png            G's samples at the latest checkpoint
+    parzen.png             the validation score against the epoch
+
+Monitoring is what the caller hands in, never imported here: this module knows nothing
+of plotting or of the Parzen estimate.
+
+A run resumes bit-identically from its checkpoint (Trainer.from_checkpoint, then train_run
+into the same directory): metrics.jsonl loses the lines written after that checkpoint, and
+the metric window under way continues from the sums the checkpoint kept.
+"""
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from npgan.fileio import write_atomically
+from npgan.train import METRICS
+
+KEEP_CHECKPOINTS = 3  # epoch checkpoints kept in checkpoints/
+DIVERSITY_SAMPLES = 1000
+COLLAPSE_RATIO = 0.5  # warn when G's sample diversity is below half the data's
+DIVERSITY_SEED = 2**31 - 2  # fixed noise for monitoring: not drawn from the training streams
+
+
+@dataclass(frozen=True)
+class Monitors:
+    """What a run measures and draws beside its metrics; each callable may be None (not done).
+
+    validation_score(trainer) -> float
+        called at every checkpoint that ends an epoch; higher is better. Its value goes
+        into that checkpoint's state and, as parzen_validation, into the metrics record of
+        the same iteration (None elsewhere); checkpoints/best.npz is the checkpoint of the
+        best one so far (a resumed run's earlier scores included).
+    draw_samples(trainer, path)
+        called at every checkpoint (and at a stop) to write samples.png.
+    draw_score_curve(trainer, curve, path)
+        called after every validation score to write parzen.png; curve is the run's
+        [(epoch, score), ...] so far.
+    """
+
+    validation_score: Optional[Callable] = None
+    draw_samples: Optional[Callable] = None
+    draw_score_curve: Optional[Callable] = None
+
+
+class RunDirectoryError(ValueError):
+    """A file of the run directory that a resume needs is damaged (metrics.jsonl)."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """train_run stopped early on request (npgan train: SIGINT or SIGTERM), after writing a
+    checkpoint at ``iteration`` to ``checkpoint_path``."""
+
+    def __init__(self, iteration, checkpoint_path):
+        super().__init__(f"stopped after iteration {iteration}; checkpoint {checkpoint_path}")
+        self.iteration, self.checkpoint_path = iteration, checkpoint_path
+
+
+def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, keep_checkpoints=KEEP_CHECKPOINTS,
+              stop_requested=None):
+    """Run the trainer to config["iterations"], writing ``out_dir`` (the module docstring's files).
+
+    monitors: a Monitors, or None for none (no best.npz, samples.png or parzen.png).
+    progress: an optional callable(iterations_done, metrics) for a progress bar.
+    on_log: an optional callable(record) called with each metrics.jsonl record.
+    stop_requested: an optional callable polled after every iteration (npgan train: "has
+    a SIGINT or SIGTERM arrived?"); when it returns true, the run writes a checkpoint of
+    that iteration (as at checkpoint_every: with samples.png and the metrics window, so a
+    resumed run continues bit-identically) and raises TrainingInterrupted.
+    A divergence raises TrainingDiverged after keeping the last good checkpoint.
+    metrics.jsonl never holds a line past the latest checkpoint after a stop; after a
+    crash it may, and a resumed run drops those lines (and a torn last line).
+    Returns the path of checkpoint.npz.
+    """
+    monitors = monitors or Monitors()
+    config = trainer.config
+    os.makedirs(out_dir, exist_ok=True)
+    metrics_path = os.path.join(out_dir, "metrics.jsonl")
+    checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
+    earlier = _truncate_metrics(metrics_path, trainer.iteration)  # first: a damaged file changes nothing
+    write_atomically(os.path.join(out_dir, "config.json"), json.dumps(config, indent=1, sort_keys=True))
+    best_ratio = max((record["sample_diversity"] / record["data_diversity"] for record in earlier
+                      if record.get("sample_diversity") is not None), default=0.0)
+    data_diversity = diversity(trainer.dataset.sample(DIVERSITY_SAMPLES, np.random.default_rng(DIVERSITY_SEED)))
+    score_curve = [(record["epoch"], record["parzen_validation"]) for record in earlier
+                   if record.get("parzen_validation") is not None]
+    best_score = max((value for _, value in score_curve), default=-np.inf)
+    started = time.perf_counter() - trainer.elapsed_seconds
+    window = {name: 0.0 for name in METRICS}
+    window_size = 0
+    if trainer.metrics_window is not None:  # resumed between two log lines: the same means as unbroken
+        window, window_size = dict(trainer.metrics_window["sums"]), trainer.metrics_window["size"]
+
+    def checkpoint(score):
+        trainer.save(checkpoint_path, {"elapsed_seconds": time.perf_counter() - started,
+                                       "parzen_validation": score,
+                                       "metrics_window": {"sums": window, "size": window_size}})
+        if _epoch_end(trainer):
+            _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep_checkpoints)
+        if monitors.draw_samples is not None:
+            monitors.draw_samples(trainer, os.path.join(out_dir, "samples.png"))
+
+    with open(metrics_path, "a") as metrics_file:
+        while trainer.iteration < config["iterations"]:
+            values = trainer.train_iteration()
+            for name in METRICS:
+                window[name] += values[name]
+            window_size += 1
+            done = trainer.iteration
+            last = done == config["iterations"]
+            checkpoint_now = done % config["checkpoint_every"] == 0 or last
+            score = None
+            if checkpoint_now and _epoch_end(trainer) and monitors.validation_score is not None:
+                score = monitors.validation_score(trainer)
+                score_curve.append((trainer.epochs_done, score))
+            if done % config["log_every"] == 0 or last:
+                sample_diversity = diversity(trainer.sample(DIVERSITY_SAMPLES, np.random.default_rng(DIVERSITY_SEED)))
+                ratio = sample_diversity / data_diversity
+                record = {"iteration": done, "epoch": trainer.epochs_done,
+                          **{name: window[name] / window_size for name in METRICS},
+                          "learning_rate": float(trainer.optimizer_d.current_learning_rate),
+                          "momentum": _momentum(trainer.optimizer_d),
+                          "sample_diversity": sample_diversity, "data_diversity": data_diversity,
+                          # G's samples vary far less than the data, and it fell there (from above half
+                          # the data's, or to under half its own best), or the run ends there
+                          "collapse_warning": bool(ratio < COLLAPSE_RATIO and (
+                              best_ratio >= COLLAPSE_RATIO or ratio < best_ratio / 2 or last)),
+                          "parzen_validation": score,
+                          "elapsed_seconds": round(time.perf_counter() - started, 3),
+                          "peak_rss_mb": peak_rss_mb()}
+                best_ratio = max(best_ratio, ratio)
+                metrics_file.write(json.dumps(record) + "\n")
+                metrics_file.flush()
+                window = {name: 0.0 for name in METRICS}
+                window_size = 0
+                if on_log is not None:
+                    on_log(record)
+            if checkpoint_now:
+                checkpoint(score)
+                if score is not None:
+                    if score > best_score:
+                        best_score = score
+                        _link_or_copy(checkpoint_path, os.path.join(out_dir, "checkpoints", "best.npz"))
+                    if monitors.draw_score_curve is not None:
+                        monitors.draw_score_curve(trainer, score_curve, os.path.join(out_dir, "parzen.png"))
+            if progress is not None:
+                progress(done, values)
+            if stop_requested is not None and not last and stop_requested():
+                if not checkpoint_now:
+                    checkpoint(None)
+                raise TrainingInterrupted(done, checkpoint_path)
+    return checkpoint_path
+
+
+def peak_rss_mb():
+    """The process's peak resident memory so far in MiB (resource.getrusage), None where unavailable."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)  # bytes on macOS, KiB on Linux
+
+
+def diversity(samples):
+    """A cheap mode-collapse figure: the per-dimension standard deviation across ``samples``
+    (n, d), averaged over the d dimensions (per pixel for images). A collapsed G gives
+    about 0; MNIST's training images give 0.19."""
+    return float(np.mean(np.std(samples, axis=0, dtype=np.float64)))
+
+
+def _epoch_end(trainer):
+    per_epoch = trainer.config["iterations_per_epoch"]
+    return per_epoch is not None and trainer.iteration % per_epoch == 0
+
+
+def _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep):
+    """At an epoch's end: checkpoints/epoch-NNNN.npz beside checkpoint.npz; only the last ``keep``."""
+    if keep < 1:
+        return
+    directory = os.path.join(out_dir, "checkpoints")
+    epoch = trainer.iteration // trainer.config["iterations_per_epoch"]
+    _link_or_copy(checkpoint_path, os.path.join(directory, f"epoch-{epoch:04d}.npz"))
+    kept = sorted(name for name in os.listdir(directory) if name.startswith("epoch-") and name.endswith(".npz"))
+    for name in kept[:-keep]:
+        os.remove(os.path.join(directory, name))
+
+
+def _link_or_copy(source, target):
+    """``target`` becomes the current ``source``: a hard link (checkpoint.npz is replaced by
+    rename, so the link keeps this version), or a copy where links are not possible."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.exists(target):
+        os.remove(target)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _momentum(optimizer):
+    return float(optimizer.current_momentum) if hasattr(optimizer, "current_momentum") else None
+
+
+def _truncate_metrics(path, iteration):
+    """Drop metric lines written after the checkpoint a run resumes from (and a last line
+    torn by a crash mid-write); return the kept records. The file is replaced atomically."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        lines = [line for line in handle.read().split("\n") if line.strip()]
+    kept = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+            done = record["iteration"]
+        except (ValueError, KeyError, TypeError):
+            if number == len(lines):
+                break
+            raise RunDirectoryError(f"{path}: line {number} is not a metrics record; the file is damaged (move "
+                                    "it away to resume without the earlier metrics)") from None
+        if done <= iteration:
+            kept.append(record)
+    write_atomically(path, "".join(json.dumps(record) + "\n" for record in kept))
+    return kept
