@@ -95,6 +95,8 @@ class Layer:
         """Forget the last pass (predict() and gradient checks use this)."""
         self._cache = None
         self._awaiting_backward = False
+        for sublayer in self.sublayers():
+            sublayer.clear_cache()
 
     # -- the public contract -----------------------------------------------------------
     def forward(self, x):
@@ -127,11 +129,17 @@ class Layer:
         return self
 
     def train(self):
+        """Training mode (dropout draws masks), for this layer and the layers it is made of."""
         self.training = True
+        for sublayer in self.sublayers():
+            sublayer.train()
         return self
 
     def eval(self):
+        """Evaluation mode (dropout is the identity), for this layer and its sublayers."""
         self.training = False
+        for sublayer in self.sublayers():
+            sublayer.eval()
         return self
 
     def sublayers(self):
@@ -405,25 +413,9 @@ class Sequential(Layer):
         for layer in self.layers:
             layer.skip_backward()
 
-    def clear_cache(self):
-        for layer in self.layers:
-            layer.clear_cache()
-
     def astype(self, dtype):
         for layer in self.layers:
             layer.astype(dtype)
-        return self
-
-    def train(self):
-        for layer in self.layers:
-            layer.train()
-        self.training = True
-        return self
-
-    def eval(self):
-        for layer in self.layers:
-            layer.eval()
-        self.training = False
         return self
 
     def sublayers(self):
