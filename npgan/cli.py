@@ -2,12 +2,18 @@
 calls the library and prints; no numerics live here.
 
 Exit codes: 0 success; 1 a check failed, or training stopped on an error it cannot
-get past (divergence, a full disk); 2 bad usage or bad input (a one-line message on
-stderr, no traceback), checked before any work starts where the input allows;
-130 / 143 training stopped by SIGINT / SIGTERM after writing a checkpoint.
+get past (divergence, a full disk), or an output could not be written for want of space;
+2 bad usage or bad input (a one-line message on stderr, no traceback), checked before any
+work starts where the input allows; 130 / 143 training stopped by SIGINT / SIGTERM after
+writing a checkpoint.
+
+Every output file a command writes (--out of sample, export, figure) passes check_output
+first and is written atomically (npgan.fileio): it is exactly --out, never a symlink, a
+directory, a FIFO or a device node, never a checkpoint; a failed write leaves the old file.
 """
 
-import argparse
+import errno
+import importlib
 import json
 import os
 import signal
@@ -16,10 +22,10 @@ import time
 
 from npgan import __version__
 from npgan.cli_options import (
+    ArgumentParser,
     UsageError,
     add_data_dir_option,
     add_generator_option,
-    check_output,
     count,
     dataset_for,
     non_negative_int,
@@ -28,9 +34,14 @@ from npgan.cli_train import add_sweep_command, add_train_command
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        try:
+            importlib.import_module("npgan.kernels")  # reads NPGAN_KERNELS: a bad value is one line, exit 2
+        except (ValueError, ImportError) as error:
+            print(f"npgan: error: {error}", file=sys.stderr)
+            return 2
+        parser = build_parser()  # imports numpy and the presets: a Ctrl-C here is "interrupted" too
+        args = parser.parse_args(argv)
         return args.run(args)
     except UsageError as error:
         print(f"npgan: error: {error}", file=sys.stderr)
@@ -47,7 +58,7 @@ def main(argv=None):
 # -- the parser ---------------------------------------------------------------------------------
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="npgan",
         description="Generative Adversarial Nets (Goodfellow et al., 2014) in NumPy, "
                     "with hand-written, gradient-checked backprop.",
@@ -144,28 +155,31 @@ def build_parser():
 def run_sample(args):
     import numpy as np
 
+    from npgan.fileio import atomic_write
+
     check_output(args.out)
     gan, _ = _load_gan(args.checkpoint, generator=args.generator)
     samples = gan.sample(args.n, np.random.default_rng(args.seed))
     try:
-        np.save(args.out, samples)
+        with atomic_write(args.out, "wb") as handle:  # exactly --out: np.save to a name would add .npy
+            np.save(WritesOnly(handle), samples)
     except OSError as error:
-        raise UsageError(f"cannot write {args.out}: {error.strerror}") from None
+        return write_failed(args.out, error)
     print(f"wrote {samples.shape[0]} samples of dimension {samples.shape[1]} to {args.out}")
     return 0
 
 
 def run_export(args):
-    from npgan.checkpoint import CheckpointError, load_checkpoint
-    from npgan.restore import export_generator
+    from npgan.checkpoint import CheckpointError
+    from npgan.restore import export_generator, read_checkpoint
 
-    check_output(args.out)
+    check_output(args.out, replaces_generator=True)
     try:
-        gan = export_generator(load_checkpoint(args.checkpoint), args.out, args.generator)
+        gan = export_generator(read_checkpoint(args.checkpoint), args.out, args.generator)
     except (ValueError, CheckpointError) as error:
         raise UsageError(str(error)) from None
     except OSError as error:
-        raise UsageError(f"cannot write {args.out}: {error.strerror or error}") from None
+        return write_failed(args.out, error)
     size = sum(value.nbytes for value in gan.params.values())
     print(f"wrote G ({len(gan.params)} arrays, {size / 2**20:.1f} MiB of parameters) to {args.out} "
           f"({os.path.getsize(args.out) / 2**20:.1f} MiB)")
@@ -256,7 +270,7 @@ def run_figure(args):
     from npgan.data.mnist import IMAGE_DATASETS
     from npgan.paper_figures import divergences_figure, figure1, figure2, figure3, saturation_figure
 
-    out = args.out or f"figure-{args.name}.png"
+    out = args.out if args.out is not None else f"figure-{args.name}.png"
     needs_checkpoint = args.name in ("2", "3")
     if needs_checkpoint != (args.checkpoint is not None):
         raise UsageError(f"figure {args.name} {'needs' if needs_checkpoint else 'takes no'} --checkpoint")
@@ -286,7 +300,7 @@ def run_figure(args):
         else:
             saturation_figure(out)
     except OSError as error:
-        raise UsageError(str(error)) from None
+        return write_failed(out, error)
     print(f"wrote {out} ({time.perf_counter() - started:.1f} s)")
     return 0
 
@@ -309,6 +323,47 @@ def run_gradcheck(args):
 
 # -- helpers ---------------------------------------------------------------------------------------
 
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # a failed write (exit 1); other OSErrors: a bad --out
+
+
+def check_output(path, replaces_generator=False):
+    """The check of every output file the commands write (--out of sample, export and figure),
+    before any work: npgan.fileio.check_output_path (not empty, its directory there, new or a
+    regular file: never a symlink, directory, FIFO or device node), and never an npgan training
+    checkpoint (it is what a run resumes from), nor an exported generator unless
+    ``replaces_generator`` (npgan export writing a new one). UsageError saying what to do."""
+    from npgan.fileio import check_output_path
+    from npgan.restore import checkpoint_kind
+
+    try:
+        check_output_path(path)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    kind = checkpoint_kind(path) if os.path.isfile(path) else None
+    if kind == "training" or (kind == "generator" and not replaces_generator):
+        what = ("a training checkpoint (a run resumes from it)" if kind == "training" else
+                "an exported generator")
+        raise UsageError(f"cannot write {path}: it is {what}, and npgan never replaces a checkpoint with "
+                         "another file: choose another --out (or move the checkpoint away first)")
+
+
+class WritesOnly:
+    """A file's write method alone. np.save writes a real file with C's fwrite, whose failure says
+    "200000 requested and 16352 written" and loses the reason; through .write (16 MiB chunks) a
+    failed write raises its OSError with errno (ENOSPC, EFBIG)."""
+
+    def __init__(self, handle):
+        self.write = handle.write
+
+
+def write_failed(path, error):
+    """Report an output the write of which failed (atomic: the old file, if any, is unchanged):
+    one line, exit 1 for a full disk or quota (EFBIG included), 2 for any other reason (a bad --out)."""
+    kept = f"{path} is unchanged" if os.path.lexists(path) else "nothing was written"
+    print(f"npgan: error: cannot write {path}: {error.strerror or error}; {kept}", file=sys.stderr)
+    return 1 if error.errno in _DISK_FULL else 2
+
+
 def format_table(results):
     header = ("check", "parameter", "rel_error", "threshold", "skipped", "")
     rows = [(r.check, r.parameter, f"{r.rel_error:.2e}", f"{r.threshold:.0e}",
@@ -322,11 +377,11 @@ def _load_gan(path, datasets=None, purpose=None, generator="average"):
     """The GAN of the checkpoint at ``path`` (npgan.restore.gan_from_checkpoint) and its
     configuration. With ``datasets``, the checkpoint must have been trained on one of
     them, else "<purpose>; <path> was trained on ..."."""
-    from npgan.checkpoint import CheckpointError, load_checkpoint
-    from npgan.restore import checkpoint_config, gan_from_checkpoint
+    from npgan.checkpoint import CheckpointError
+    from npgan.restore import checkpoint_config, gan_from_checkpoint, read_checkpoint
 
     try:
-        checkpoint = load_checkpoint(path)
+        checkpoint = read_checkpoint(path)
         gan, config = gan_from_checkpoint(checkpoint, generator), checkpoint_config(checkpoint)
     except (ValueError, CheckpointError) as error:
         raise UsageError(str(error)) from None

@@ -1,9 +1,9 @@
 """What the commands of `npgan` share: the bad-input error, the option types and the options
-several commands take, the checks of data and output paths.
+several commands take, the check of a data directory (output files: npgan.cli.check_output).
 
 A UsageError is bad input found after parsing: `npgan` reports it as one line on stderr and
 exits 2. The option types (count, positive_int, ...) are argparse ``type=`` callables: a bad
-value is refused by the parser itself, also with exit 2.
+value is refused by the parser itself (ArgumentParser: the same one line, exit 2).
 """
 
 import argparse
@@ -13,6 +13,15 @@ import os
 
 class UsageError(Exception):
     """Bad input found after parsing: reported as one line, exit code 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with npgan's form of a rejection: one line on stderr, "npgan: error: <what>
+    (see <command> --help)", exit 2; the usage is printed by --help only. Subparsers made by
+    add_subparsers are of this class too (argparse gives them the parent's class)."""
+
+    def error(self, message):
+        self.exit(2, f"npgan: error: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
 def add_data_dir_option(parser):
@@ -44,15 +53,6 @@ def check_data_dir(config, data_dir):
         raise UsageError(f"--data-dir is for MNIST and Fashion-MNIST; {config['dataset']} is generated")
 
 
-def check_output(path):
-    """An output file's directory must exist (checked before the work, not after it)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UsageError(f"cannot write {path}: the directory {os.path.dirname(path) or directory} does not exist")
-    if os.path.isdir(path):
-        raise UsageError(f"cannot write {path}: it is a directory")
-
-
 MAX_COUNT = 10**7  # samples, images or a minibatch: more is a typo, not a plan
 
 
@@ -64,7 +64,16 @@ def count(text):
     return value
 
 
+def output_directory(text):
+    """A directory to write into (--out of train and sweep): any path but the empty one."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty; give a directory")
+    return text
+
+
 def existing_directory(text):
+    if not text:
+        raise argparse.ArgumentTypeError("the path is empty; give a directory")
     if not os.path.isdir(text):
         raise argparse.ArgumentTypeError(f"{text} is not a directory" if os.path.exists(text) else
                                          f"{text} does not exist")

@@ -4,9 +4,11 @@ and summary.md). The training itself is npgan.run.train_run's, with the standard
 npgan.monitors; npgan.cli puts these commands into its parser.
 """
 
+import errno
 import json
 import os
 import shlex
+import signal
 import sys
 import time
 
@@ -17,9 +19,16 @@ from npgan.cli_options import (
     count,
     dataset_for,
     non_negative_int,
+    output_directory,
     positive_float,
     positive_int,
 )
+
+# Before any work, a lock or a sweep record that cannot be written for want of space is a failed
+# write (exit 1), like a failed checkpoint; any other failure to create or write --out (a
+# read-only file system, a path through a file) is a bad --out (exit 2). After work was done,
+# a failed write is exit 1 whatever the reason.
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def add_train_command(commands):
@@ -44,7 +53,7 @@ def add_train_command(commands):
     length = train.add_mutually_exclusive_group()
     length.add_argument("--iterations", type=positive_int, help="Algorithm 1 iterations (default: the preset's)")
     length.add_argument("--epochs", type=positive_int, help="epochs over the training set (datasets with epochs)")
-    train.add_argument("--out", help="run directory (default: runs/<preset>-<seed>)")
+    train.add_argument("--out", type=output_directory, help="run directory (default: runs/<preset>-<seed>)")
     train.add_argument("--learning-rate", type=positive_float, help="initial learning rate of both nets")
     train.add_argument("--k-discriminator-steps", type=positive_int, help="D steps per G step (Algorithm 1's k)")
     train.add_argument("--batch-size", type=count, help="minibatch size m")
@@ -72,7 +81,8 @@ def add_sweep_command(commands):
         description="Runs = the grid's points x the seeds. Each run is an npgan train run directory under "
                     "--out, then evaluated (mode coverage for toys, the quick Parzen estimate for MNIST). "
                     "Writes --out/results.csv (one row per run) and --out/summary.md (one row per grid point, "
-                    "mean +- std over seeds). Re-running the same sweep skips the runs already done. Needs "
+                    "mean +- std over seeds). Re-running the same sweep skips the runs already done; an --out "
+                    "holding another sweep (other runs or configurations) is refused. Needs "
                     "Dask: pip install \"npgan[distributed]\".")
     sweep.add_argument("--preset", required=True, choices=sorted(PRESETS))
     sweep.add_argument("--seeds", default="0-4", help="seeds: 0-4, 0,2,7 or 0-2,5 (default: 0-4)")
@@ -85,7 +95,7 @@ def add_sweep_command(commands):
                        help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
     sweep.add_argument("--workers", type=positive_int,
                        help="local cluster: single-threaded worker processes (default: one per core)")
-    sweep.add_argument("--out", help="sweep directory (default: runs/sweep-<preset>)")
+    sweep.add_argument("--out", type=output_directory, help="sweep directory (default: runs/sweep-<preset>)")
     sweep.add_argument("--json", action="store_true", help="print the runs and the summary as a JSON object")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     sweep.set_defaults(run=run_sweep)
@@ -95,11 +105,11 @@ def run_train(args):
     """Validate every option, lock the run directory, load the data and train under the
     SIGINT/SIGTERM handlers; the lock is released on every way out."""
     from npgan.data.mnist import IMAGE_DATASETS
+    from npgan.interrupt import ExitOnSignals, SignalStop
     from npgan.models import DEFAULT_PRESET, PRESETS, preset_config
-    from npgan.runlock import RunLock, RunLocked, describe_owner
 
     preset = args.preset or DEFAULT_PRESET
-    out = args.out or os.path.join("runs", f"{preset}-{0 if args.seed is None else args.seed}")
+    out = args.out or os.path.join("runs", f"{preset}-{0 if args.seed is None else args.seed}")  # "" is refused
     changes = {key: value for key, value in {
         "seed": args.seed, "learning_rate": args.learning_rate,
         "k_discriminator_steps": args.k_discriminator_steps, "batch_size": args.batch_size,
@@ -123,28 +133,54 @@ def run_train(args):
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"--out {out} is a file, not a run directory")
 
+    # From taking the lock until training's own handlers take over (and after they hand
+    # back), SIGTERM raises SignalStop as SIGINT raises KeyboardInterrupt: the lock is released.
+    phase = {"training": "not started"}
+    try:
+        with ExitOnSignals() as guard:
+            return _train_under_lock(args, out, config, changes, phase, guard)
+    except (SignalStop, KeyboardInterrupt) as stopped:
+        number = signal.SIGINT if isinstance(stopped, KeyboardInterrupt) else stopped.signal_number
+        name = signal.Signals(number).name
+        where = {"not started": "before training started; nothing was trained",
+                 "started": "while stopping; the last checkpoint written is kept",
+                 "ended": "after training ended; the run is complete"}[phase["training"]]
+        print(f"npgan: {name}: stopped {where}, and the lock of {out} is released", file=sys.stderr)
+        return 128 + number
+
+
+def _train_under_lock(args, out, config, changes, phase, guard):
+    from npgan.runlock import RunLock, RunLocked, describe_owner
+
     lock = RunLock(out)
     try:
         stale = lock.acquire()
     except RunLocked as error:
         raise UsageError(str(error)) from None
     except OSError as error:
-        raise UsageError(f"cannot create or write the run directory {out}: {error.strerror or error}") from None
+        reason = error.strerror or str(error)
+        if error.errno in _DISK_FULL:
+            print(f"npgan: error: cannot write the lock {os.path.join(out, '.lock')}: {reason}; nothing was "
+                  "written: free some space, then run the same command again", file=sys.stderr)
+            return 1
+        raise UsageError(f"cannot create or write the run directory {out}: {reason}") from None
     try:
         if stale is not None:
             print(f"npgan: note: took over the lock of {describe_owner(stale)}, which is no longer running "
                   f"(it stopped without releasing {lock.path})", file=sys.stderr)
-        return _train_locked(args, out, config, changes)
+        return _train_locked(args, out, config, changes, phase)
     finally:
-        lock.release()
+        with guard.deferred():  # a signal raised inside release() could leave the lock behind
+            lock.release()
 
 
-def _train_locked(args, out, config, changes):
+def _train_locked(args, out, config, changes, phase):
     import numpy as np
 
-    from npgan.checkpoint import CheckpointError, load_checkpoint
+    from npgan.checkpoint import CheckpointError
     from npgan.interrupt import SignalStop, StopOnSignals
     from npgan.monitors import standard_monitors
+    from npgan.restore import read_checkpoint
     from npgan.run import RunDirectoryError, TrainingInterrupted, train_run
     from npgan.train import Trainer, TrainingDiverged
 
@@ -153,7 +189,7 @@ def _train_locked(args, out, config, changes):
         if args.resume:
             if not os.path.exists(checkpoint_path):
                 raise UsageError(f"nothing to resume: {checkpoint_path} does not exist")
-            checkpoint = load_checkpoint(checkpoint_path)
+            checkpoint = read_checkpoint(checkpoint_path)
             config = _resumed_config(checkpoint, args, changes)
             if config is None:
                 print(f"npgan: the run in {out} is complete (iteration {checkpoint.state['iteration']}); pass a "
@@ -182,8 +218,10 @@ def _train_locked(args, out, config, changes):
         # NaN and inf are caught by the trainer, which names the quantity and the iteration
         # (TrainingDiverged); numpy's own warnings about them would only come first, unnamed.
         with StopOnSignals() as stop, np.errstate(over="ignore", invalid="ignore"):
+            phase["training"] = "started"
             checkpoint = train_run(trainer, out, monitors=standard_monitors(dataset), progress=on_progress,
                                    on_log=on_log, stop_requested=stop)
+        phase["training"] = "ended"
     except TrainingInterrupted as interrupted:
         _close(bar)
         print(f"npgan: {stop.signal_name}: stopped after iteration {interrupted.iteration} of {total}; checkpoint "
@@ -191,8 +229,7 @@ def _train_locked(args, out, config, changes):
         return 128 + stop.signal_number
     except SignalStop as stopped:
         _close(bar)
-        print(f"npgan: a second {stopped}: stopped at once; the last checkpoint written ({checkpoint_path}, "
-              f"if any) is kept. Resume with: {resume}", file=sys.stderr)
+        print(f"npgan: a second {stopped}: stopped at once; {_what_next(checkpoint_path, resume)}", file=sys.stderr)
         return 128 + stopped.signal_number
     except TrainingDiverged as error:
         _close(bar)
@@ -207,8 +244,8 @@ def _train_locked(args, out, config, changes):
         return 2
     except OSError as error:  # a full disk, a directory removed under the run
         _close(bar)
-        print(f"npgan: error: training stopped: cannot write into {out}: {error.strerror or error}; the last "
-              f"checkpoint written is kept (atomic writes). Resume with: {resume}", file=sys.stderr)
+        print(f"npgan: error: training stopped: cannot write into {out}: {error.strerror or error}; "
+              f"{_what_next(checkpoint_path, resume)}", file=sys.stderr)
         return 1
     finally:
         _close(bar)
@@ -220,6 +257,14 @@ def _train_locked(args, out, config, changes):
 def _resume_command(out, data_dir):
     words = ["npgan", "train", "--resume", "--out", out] + (["--data-dir", data_dir] if data_dir else [])
     return " ".join(shlex.quote(word) for word in words)
+
+
+def _what_next(checkpoint_path, resume):
+    """After a stop: resume from the last checkpoint (written atomically, so whole) if there is
+    one, else start afresh: --resume would find nothing to resume."""
+    if os.path.exists(checkpoint_path):
+        return f"the last checkpoint written ({checkpoint_path}) is kept. Resume with: {resume}"
+    return "no checkpoint had been written yet: run the same command again (it starts afresh)"
 
 
 def _close(bar):
@@ -306,16 +351,19 @@ def run_sweep(args):
     from npgan import sweep
     from npgan.fileio import write_atomically
 
-    out = args.out or os.path.join("runs", f"sweep-{args.preset}")
+    out = args.out or os.path.join("runs", f"sweep-{args.preset}")  # "" is refused by the parser
     if args.scheduler is not None and args.workers is not None:
         raise UsageError("--workers is for the local cluster; with --scheduler the scheduler's workers run the sweep")
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"--out {out} is a file, not a directory")
     try:
+        if args.scheduler is not None:
+            sweep.check_scheduler_address(args.scheduler)
         seeds = sweep.parse_seeds(args.seeds)
         grid = sweep.parse_grid(args.preset, args.grid)
         runs = sweep.plan_runs(args.preset, seeds, grid, out, iterations=args.iterations, data_dir=args.data_dir)
         check_data_dir(runs[0]["config"], args.data_dir)
+        sweep.check_sweep_directory(out, runs)  # another sweep's results.csv and summary.md are not ours to replace
         done = {index: sweep.finished_result(run) for index, run in enumerate(runs)}
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -326,10 +374,23 @@ def run_sweep(args):
             dataset_for(runs[0]["config"], args.data_dir)  # found (or downloaded) once, before the workers need it
         except ValueError as error:
             raise UsageError(str(error)) from None
+    words = ["npgan", "sweep", "--preset", args.preset, "--seeds", args.seeds,
+             *(["--grid", *args.grid] if args.grid else []),
+             *(["--iterations", str(args.iterations)] if args.iterations else []),
+             *(["--data-dir", args.data_dir] if args.data_dir else []), "--out", out]
+    command = " ".join(shlex.quote(word) for word in words)
+    created = not os.path.isdir(out)
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as error:
         raise UsageError(f"cannot create the sweep directory {out}: {error.strerror or error}") from None
+    try:
+        sweep.write_sweep_record(out, args.preset, runs, command)
+    except OSError as error:
+        _remove_new_sweep_directory(out, created, sweep)
+        print(f"npgan: error: cannot write into the sweep directory {out}: {error.strerror or error}; nothing "
+              f"was run: free some space (or make {out} writable), then run the same command again", file=sys.stderr)
+        return 1 if error.errno in _DISK_FULL else 2
 
     todo = [run for index, run in enumerate(runs) if done[index] is None]
     workers = args.workers or _cores()
@@ -338,20 +399,25 @@ def run_sweep(args):
     print(f"sweep {args.preset}: {len(runs)} runs ({len(runs) - len(todo)} already done) into {out} on {where}",
           file=sys.stderr)
     started = time.perf_counter()
-    new_results = _sweep_on_cluster(args, todo, sweep) if todo else []
+    try:
+        new_results = _sweep_on_cluster(args, todo, sweep) if todo else []
+    except UsageError:  # the scheduler cannot be reached: nothing ran
+        _remove_new_sweep_directory(out, created, sweep)
+        raise
     results = [done[index] for index in range(len(runs))]
     fresh = iter(new_results)
     results = [result if result is not None else next(fresh) for result in results]
 
-    words = ["npgan", "sweep", "--preset", args.preset, "--seeds", args.seeds,
-             *(["--grid", *args.grid] if args.grid else []),
-             *(["--iterations", str(args.iterations)] if args.iterations else []),
-             *(["--data-dir", args.data_dir] if args.data_dir else []), "--out", out]
-    command = " ".join(shlex.quote(word) for word in words)
     summary = sweep.summarise(runs, results)
-    sweep.write_results_csv(os.path.join(out, "results.csv"), runs, results)
     markdown = sweep.summary_markdown(args.preset, runs, summary, command=command)
-    write_atomically(os.path.join(out, "summary.md"), markdown)
+    try:
+        sweep.write_results_csv(os.path.join(out, "results.csv"), runs, results)
+        write_atomically(os.path.join(out, "summary.md"), markdown)
+    except OSError as error:
+        print(f"npgan: error: cannot write the sweep's results into {out}: {error.strerror or error}; the runs "
+              f"that finished are kept in their directories: free some space (or make {out} writable), then run "
+              "the same command again (a finished run is not run again)", file=sys.stderr)
+        return 1
     failed = [result for result in results if result["status"] != "ok"]
     for result in failed:
         print(f"npgan: run {result['name']} {result['status']}: {result['message']}", file=sys.stderr)
@@ -363,6 +429,19 @@ def run_sweep(args):
               f"{time.perf_counter() - started:.1f} s): {os.path.join(out, 'results.csv')}, "
               f"{os.path.join(out, 'summary.md')}")
     return 1 if failed else 0
+
+
+def _remove_new_sweep_directory(out, created, sweep):
+    """Undo a sweep directory this command created, if nothing but its record went in."""
+    if created:
+        try:
+            os.remove(os.path.join(out, sweep.SWEEP_RECORD))
+        except OSError:
+            pass
+        try:
+            os.rmdir(out)
+        except OSError:
+            pass
 
 
 def _cores():
@@ -388,7 +467,7 @@ def _sweep_on_cluster(args, runs, sweep):
             address = args.scheduler
         try:
             client = stack.enter_context(Client(address, timeout=10))
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, ValueError) as error:
             raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
         bar = None if args.no_progress else tqdm(total=len(runs), unit="run", dynamic_ncols=True)
         if bar is not None:

@@ -16,15 +16,29 @@ mean g_f(V_fake), the f-GAN paper's heuristic). With the GAN row, T = log D and
 -f*(T) = log(1 - D) for D = sigmoid(V): F is the paper's V(D, G), and D_f = 2 JSD - log 4.
 
 Every row is written in V directly, h(V) = f*(g_f(V)), in a stable form (softplus as
-np.logaddexp, no clipping epsilons), with its derivative:
+np.logaddexp, no clipping epsilons), with its derivative (s(x) = softplus(x), sigma = sigmoid):
 
-    row                g_f(v)                      h(v) = f*(g_f(v))          g_f'(v)      h'(v)
-    KL                 v                           exp(v - 1)                 1            exp(v - 1)
-    reverse KL         -exp(-v)                    v - 1                      exp(-v)      1
-    Pearson chi^2      v                           v^2 / 4 + v                1            v / 2 + 1
-    squared Hellinger  1 - exp(-v)                 exp(v) - 1                 exp(-v)      exp(v)
-    Jensen-Shannon     log 2 - softplus(-v)        softplus(v) - log 2        sigmoid(-v)  sigmoid(v)
-    GAN                -softplus(-v)               softplus(v)                sigmoid(-v)  sigmoid(v)
+    row                g_f(v)                      h(v) = f*(g_f(v))          g_f'(v)            h'(v)
+    KL                 log s(v)                    s(v) / e                   sigma(v) / s(v)    sigma(v) / e
+    reverse KL         -s(-v)                      -1 - log s(-v)             sigma(-v)          sigma(-v) / s(-v)
+    Pearson chi^2      v                           v^2 / 4 + v                1                  v / 2 + 1
+    squared Hellinger  1 - s(-v)                   1 / s(-v) - 1              sigma(-v)          sigma(-v) / s(-v)^2
+    Jensen-Shannon     log 2 - s(-v)               s(v) - log 2               sigma(-v)          sigma(v)
+    GAN                -s(-v)                      s(v)                       sigma(-v)          sigma(v)
+
+Any increasing g_f onto the domain of f* gives the same bound and the same optimum T; it
+only decides how V is scaled, and so how the critic and G train. The f-GAN paper's table
+uses g_f(v) = v for KL, -exp(-v) for reverse KL and 1 - exp(-v) for squared Hellinger.
+Those put an exponential of V into the losses: h = exp(v - 1) into KL's critic loss, and
+exp(-v) into the non-saturating G loss -g_f of reverse KL and Hellinger. Once the critic
+separates G's samples from the data they overflow float32 at |V| = 88: reverse KL on
+gauss1d, G loss inf at iteration 16-30 on every seed; KL on bimodal1d, even from a wide
+G, D loss inf on 2 of 6 seeds. Here those three rows use softplus where the paper has exp,
+so that g_f and h grow at most linearly in |v| either way, except where f* itself is
+unbounded on its domain (Hellinger's h -> inf as T -> 1, at v -> +inf). At P = Q the
+optimal V is log(e^e - 1) = 2.65 (KL), -log(e - 1) = -0.54 (reverse KL, Hellinger) and 0
+(Pearson, JS, GAN). float32 outputs are computed in float64; the gradients are handed back
+in float32.
 
 f(u) is the definition (paper.md section 6; some printed tables swap Pearson and Neyman).
 f(1) = 0, so D_f(P || P) = 0, for every row but GAN: its f(1) = -log 4, and its D_f is
@@ -41,6 +55,19 @@ from npgan.layers import sigmoid
 from npgan.losses import softplus
 
 LOG2 = math.log(2.0)
+
+
+def log_softplus(x):
+    """log(softplus(x)) = log(log(1 + e^x)), finite for every finite x: below x = -30,
+    log(1 + e^x) = e^x (1 - e^x / 2 + ...), so the log is x - e^x / 2 (error e^(2x) < 1e-26)."""
+    x = np.asarray(x)
+    far_left = x < -30.0
+    return np.where(far_left, x - np.exp(np.minimum(x, 0.0)) / 2.0, np.log(softplus(np.where(far_left, 0.0, x))))
+
+
+def _sigmoid_over_softplus(x):
+    """sigma(x) / softplus(x) = exp(log sigma(x) - log softplus(x)), in (0, 1] (1 as x -> -inf)."""
+    return np.exp(-softplus(-x) - log_softplus(x))
 
 
 def _xlogx(u):
@@ -85,15 +112,15 @@ DIVERGENCES = {
     "kl": FDivergence(
         "kl", f=_xlogx, f_prime=lambda u: np.log(u) + 1.0,
         conjugate_finite=lambda t: np.exp(t - 1.0), domain_bound=np.inf,
-        activation=lambda v: v, activation_grad=lambda v: np.ones_like(v),
-        conjugate_of_activation=lambda v: np.exp(v - 1.0),
-        conjugate_of_activation_grad=lambda v: np.exp(v - 1.0), f_prime_at_1=1.0),
+        activation=log_softplus, activation_grad=_sigmoid_over_softplus,
+        conjugate_of_activation=lambda v: softplus(v) / math.e,
+        conjugate_of_activation_grad=lambda v: sigmoid(v) / math.e, f_prime_at_1=1.0),
     "reverse-kl": FDivergence(
         "reverse-kl", f=lambda u: -np.log(u), f_prime=lambda u: -1.0 / u,
         conjugate_finite=lambda t: -1.0 - np.log(-t), domain_bound=0.0,
-        activation=lambda v: -np.exp(-v), activation_grad=lambda v: np.exp(-v),
-        conjugate_of_activation=lambda v: v - 1.0,
-        conjugate_of_activation_grad=lambda v: np.ones_like(v), f_prime_at_1=-1.0),
+        activation=lambda v: -softplus(-v), activation_grad=lambda v: sigmoid(-v),
+        conjugate_of_activation=lambda v: -1.0 - log_softplus(-v),
+        conjugate_of_activation_grad=lambda v: _sigmoid_over_softplus(-v), f_prime_at_1=-1.0),
     "pearson": FDivergence(
         "pearson", f=lambda u: (u - 1.0) ** 2, f_prime=lambda u: 2.0 * (u - 1.0),
         conjugate_finite=lambda t: t * t / 4.0 + t, domain_bound=np.inf,
@@ -103,9 +130,9 @@ DIVERGENCES = {
     "hellinger": FDivergence(
         "hellinger", f=lambda u: (np.sqrt(u) - 1.0) ** 2, f_prime=lambda u: 1.0 - 1.0 / np.sqrt(u),
         conjugate_finite=lambda t: t / (1.0 - t), domain_bound=1.0,
-        activation=lambda v: -np.expm1(-v), activation_grad=lambda v: np.exp(-v),
-        conjugate_of_activation=lambda v: np.expm1(v),
-        conjugate_of_activation_grad=lambda v: np.exp(v), f_prime_at_1=0.0),
+        activation=lambda v: 1.0 - softplus(-v), activation_grad=lambda v: sigmoid(-v),
+        conjugate_of_activation=lambda v: np.expm1(-log_softplus(-v)),
+        conjugate_of_activation_grad=lambda v: np.exp(-softplus(v) - 2.0 * log_softplus(-v)), f_prime_at_1=0.0),
     "js": FDivergence(
         "js", f=lambda u: -(u + 1.0) * np.log((1.0 + u) / 2.0) + _xlogx(u),
         f_prime=lambda u: np.log(2.0 * u / (1.0 + u)),
@@ -139,10 +166,11 @@ def variational_objective(name, real_outputs, fake_outputs):
     divergence = get_divergence(name)
     real = _check_outputs(real_outputs, "real_outputs")
     fake = _check_outputs(fake_outputs, "fake_outputs")
-    value = np.mean(divergence.activation(real)) - np.mean(divergence.conjugate_of_activation(fake))
-    grad_real = divergence.activation_grad(real) / real.size
-    grad_fake = -divergence.conjugate_of_activation_grad(fake) / fake.size
-    return value, grad_real, grad_fake
+    real_wide, fake_wide = _at_least_float64(real), _at_least_float64(fake)
+    value = np.mean(divergence.activation(real_wide)) - np.mean(divergence.conjugate_of_activation(fake_wide))
+    grad_real = divergence.activation_grad(real_wide) / real.size
+    grad_fake = -divergence.conjugate_of_activation_grad(fake_wide) / fake.size
+    return value, grad_real.astype(real.dtype), grad_fake.astype(fake.dtype)
 
 
 def generator_objective(name, fake_outputs, kind="minimax"):
@@ -154,12 +182,14 @@ def generator_objective(name, fake_outputs, kind="minimax"):
     """
     divergence = get_divergence(name)
     fake = _check_outputs(fake_outputs, "fake_outputs")
+    wide = _at_least_float64(fake)
     if kind == "minimax":
-        return (-np.mean(divergence.conjugate_of_activation(fake)),
-                -divergence.conjugate_of_activation_grad(fake) / fake.size)
-    if kind == "non-saturating":
-        return -np.mean(divergence.activation(fake)), -divergence.activation_grad(fake) / fake.size
-    raise ValueError(f"unknown generator objective {kind!r}; valid: minimax, non-saturating")
+        value, grad = -np.mean(divergence.conjugate_of_activation(wide)), -divergence.conjugate_of_activation_grad(wide)
+    elif kind == "non-saturating":
+        value, grad = -np.mean(divergence.activation(wide)), -divergence.activation_grad(wide)
+    else:
+        raise ValueError(f"unknown generator objective {kind!r}; valid: minimax, non-saturating")
+    return value, (grad / fake.size).astype(fake.dtype)
 
 
 def divergence_on_grid(name, p, q, dx):
@@ -169,6 +199,12 @@ def divergence_on_grid(name, p, q, dx):
     if p.shape != q.shape or np.any(p < 0) or np.any(q <= 0):
         raise ValueError("divergence_on_grid needs densities of one shape with q > 0 everywhere")
     return float(np.sum(q * divergence.f(p / q)) * dx)
+
+
+def _at_least_float64(array):
+    """float32 outputs in float64 (float64 and extended precision as they are): the losses
+    are computed there, and their gradients handed back in the outputs' dtype."""
+    return array.astype(np.result_type(array.dtype, np.float64), copy=False)
 
 
 def _check_outputs(outputs, what):

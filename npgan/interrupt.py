@@ -9,8 +9,15 @@ the program is (checkpoint writes are atomic, so the previous checkpoint survive
 The handlers are installed on entering and the previous ones restored on leaving,
 so they are active only while training; outside the main thread (where Python
 cannot install handlers) nothing is installed and signals act as usual.
+
+Around training, while `npgan train` holds the run directory's lock (before training
+starts: reading the checkpoint, loading or downloading the data), ``ExitOnSignals``
+makes SIGTERM raise SignalStop at once, as Python makes SIGINT raise KeyboardInterrupt,
+so that the lock is released on the way out instead of the process dying with it; its
+``deferred()`` holds both back for the few system calls of the lock's removal.
 """
 
+import contextlib
 import signal
 import threading
 
@@ -56,3 +63,54 @@ class StopOnSignals:
             signal.signal(number, handler if handler is not None else signal.SIG_DFL)
         self._previous = {}
         return False
+
+
+class ExitOnSignals:
+    """``with ExitOnSignals() as guard:`` SIGTERM raises SignalStop wherever the program is, and
+    SIGINT KeyboardInterrupt (as Python's own handler does), so ``finally`` clauses run; inside
+    ``with guard.deferred():`` either is held back and raised when that block ends. The
+    previous handlers are restored on leaving; a signal that was ignored (SIG_IGN) stays
+    ignored. Outside the main thread nothing is installed."""
+
+    def __init__(self):
+        self._previous = {}
+        self._deferring = False
+        self._pending = None
+
+    def _handle(self, signal_number, frame):
+        if self._deferring:
+            self._pending = self._pending or signal_number
+            return
+        _raise_for(signal_number)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                if signal.getsignal(number) is not signal.SIG_IGN:
+                    self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        self._previous = {}
+        return False
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """Hold SIGINT and SIGTERM back for the block (a few system calls that must not be cut
+        short, such as removing the lock); the first that came is raised when it ends."""
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                _raise_for(pending)
+
+
+def _raise_for(signal_number):
+    if signal_number == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SignalStop(signal_number)

@@ -155,14 +155,59 @@ PRESETS["fashion-mnist"] = {**PRESETS["paper-mnist"], "dataset": "fashion-mnist"
 PRESETS["mnist-tuned"] = {**PRESETS["paper-mnist"], "generator_average_decay": 0.99998}
 DEFAULT_PRESET = "ring8"
 
+# Defaults per f-divergence (npgan.divergences) on top of a preset: what `npgan train --preset P
+# --divergence D` (and a sweep, and `npgan figure divergences`) starts from unless an option sets
+# the key. The presets were tuned for the GAN; these are the changes the other rows need on the
+# 1-D toys, measured on seeds 0-5 (python benchmarks/divergences.py; benchmarks/RESULTS.md):
+#
+#   - A wide G at the start for Pearson and squared Hellinger on gauss1d, and for KL and Pearson on
+#     bimodal1d. Their critic's optimal output grows without bound where the data has mass and G
+#     has none, and from the presets' narrow G, far from the data, G stalled (Pearson on gauss1d:
+#     mean 2.3-3.3 and std 1.6-1.9 after the 1,500 iterations), collapsed to a point (Hellinger on
+#     gauss1d: std 0.016 and 0.012 on seeds 0 and 2) or split badly (Pearson on bimodal1d seed 2:
+#     18% and 12% of G on the modes). gauss1d's G is linear: with its one noise input its width at the
+#     start is a single uniform draw (0.08 on seed 3); with 8 inputs and weights from U(-2, 2) it
+#     is |w| = 1.9-3.8 on seeds 0-9, over the data at 4 (still one Gaussian, N(b, |w|^2), which
+#     fits the data exactly). bimodal1d's G starts from weights in U(-1, 1) (KL from the preset's
+#     G kept only 22% on one mode in a trial on seed 2).
+#   - reverse KL: the minimax G loss, -mean f*(g_f(V)), which at the optimal critic is
+#     E_Q[log q/p] + 1: G descends the reverse KL itself. The non-saturating loss weights each
+#     sample by about q/p; on gauss1d it left G at mean 3.45-3.52, std 0.36-0.39 after the 1,500
+#     iterations (seeds 0-2), and with k = 1 squeezed it to a point inside the data (std 0.004, seed 3).
+DIVERGENCE_SETTINGS = {
+    "gauss1d": {
+        "pearson": {"noise_dim": 8, "generator_init_scale": 2.0},
+        "hellinger": {"noise_dim": 8, "generator_init_scale": 2.0},
+        "reverse-kl": {"generator_loss": "minimax"},
+    },
+    "bimodal1d": {
+        "kl": {"generator_init_scale": 1.0},
+        "pearson": {"generator_init_scale": 1.0},
+        "reverse-kl": {"generator_loss": "minimax"},
+    },
+}
+
+
+def divergence_settings(preset, divergence):
+    """The keys DIVERGENCE_SETTINGS changes for ``divergence`` on ``preset`` (a new dict; {} if none,
+    also for a name that is no divergence: validate_config refuses that)."""
+    if not isinstance(preset, str) or not isinstance(divergence, str):
+        return {}
+    return copy.deepcopy(DIVERGENCE_SETTINGS.get(preset, {}).get(divergence, {}))
+
 
 def preset_config(name, **overrides):
-    """The configuration of preset ``name`` with ``overrides`` applied, validated."""
+    """The configuration of preset ``name`` with ``overrides`` applied, validated.
+
+    With a divergence (an override, or the preset's own), DIVERGENCE_SETTINGS[name][divergence]
+    comes between the preset and the overrides: an override always wins.
+    """
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
     config = copy.deepcopy(PRESETS[name])
     config["preset"] = name
     config["seed"] = 0
+    config.update(divergence_settings(name, overrides.get("divergence", config["divergence"])))
     for key, value in overrides.items():
         if key not in config:
             raise ValueError(f"unknown configuration key {key!r}")

@@ -22,11 +22,19 @@ of plotting or of the Parzen estimate.
 A run resumes bit-identically from its checkpoint (Trainer.from_checkpoint, then train_run
 into the same directory): metrics.jsonl loses the lines written after that checkpoint, and
 the metric window under way continues from the sums the checkpoint kept.
+
+Every file is written by npgan.fileio (a fresh temporary, then a rename: a symbolic link
+planted under any of these names is replaced, never written through; an epoch checkpoint and
+best.npz are hard links made the same way). metrics.jsonl, the one name opened as it is (read
+on a resume, then appended to), must be a regular file: a symbolic link, a FIFO or a directory
+there is refused (RunDirectoryError), as is a checkpoints/ that is not a directory of its own.
+At its start a run removes the temporaries of these files that a process killed mid-write left
+(npgan.fileio.remove_temporaries), and nothing else.
 """
 
 import json
 import os
-import shutil
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -34,13 +42,24 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from npgan.fileio import write_atomically
+from npgan.fileio import (
+    NotRegularFile,
+    describe_mode,
+    link_atomically,
+    open_regular,
+    remove_temporaries,
+    write_atomically,
+)
 from npgan.train import METRICS
 
 KEEP_CHECKPOINTS = 3  # epoch checkpoints kept in checkpoints/
 DIVERSITY_SAMPLES = 1000
 COLLAPSE_RATIO = 0.5  # warn when G's sample diversity is below half the data's
 DIVERSITY_SEED = 2**31 - 2  # fixed noise for monitoring: not drawn from the training streams
+# the names npgan writes in a run directory (npgan.sweep adds result.json) and in its checkpoints/,
+# as regular expressions: the targets whose leftover temporaries a run removes when it starts
+RUN_FILES = r"config\.json|metrics\.jsonl|checkpoint\.npz|samples\.png|parzen\.png|result\.json"
+CHECKPOINT_FILES = r"best\.npz|epoch-\d{4,}\.npz"
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,8 @@ class Monitors:
 
 
 class RunDirectoryError(ValueError):
-    """A file of the run directory that a resume needs is damaged (metrics.jsonl)."""
+    """A file of the run directory is damaged (a line of metrics.jsonl), or is not what npgan
+    writes there (metrics.jsonl not a regular file, checkpoints/ not a directory)."""
 
 
 class TrainingInterrupted(RuntimeError):
@@ -91,6 +111,9 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
     A divergence raises TrainingDiverged after keeping the last good checkpoint.
     metrics.jsonl never holds a line past the latest checkpoint after a stop; after a
     crash it may, and a resumed run drops those lines (and a torn last line).
+    The caller holds the run directory's lock (npgan.runlock): the temporaries of the run's
+    files found at the start are a killed process's leftovers, and are removed.
+    RunDirectoryError: metrics.jsonl damaged or not a regular file, checkpoints/ not a directory.
     Returns the path of checkpoint.npz.
     """
     monitors = monitors or Monitors()
@@ -98,7 +121,10 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
     os.makedirs(out_dir, exist_ok=True)
     metrics_path = os.path.join(out_dir, "metrics.jsonl")
     checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
-    earlier = _truncate_metrics(metrics_path, trainer.iteration)  # first: a damaged file changes nothing
+    _check_checkpoints_directory(out_dir)  # first: a damaged directory changes nothing
+    earlier = _truncate_metrics(metrics_path, trainer.iteration)
+    remove_temporaries(out_dir, RUN_FILES)  # left by a process killed mid-write (the caller holds the lock)
+    remove_temporaries(os.path.join(out_dir, "checkpoints"), CHECKPOINT_FILES)
     write_atomically(os.path.join(out_dir, "config.json"), json.dumps(config, indent=1, sort_keys=True))
     best_ratio = max((record["sample_diversity"] / record["data_diversity"] for record in earlier
                       if record.get("sample_diversity") is not None), default=0.0)
@@ -121,7 +147,7 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
         if monitors.draw_samples is not None:
             monitors.draw_samples(trainer, os.path.join(out_dir, "samples.png"))
 
-    with open(metrics_path, "a") as metrics_file:
+    with _open_metrics(metrics_path, "a") as metrics_file:
         while trainer.iteration < config["iterations"]:
             values = trainer.train_iteration()
             for name in METRICS:
@@ -161,7 +187,7 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
                 if score is not None:
                     if score > best_score:
                         best_score = score
-                        _link_or_copy(checkpoint_path, os.path.join(out_dir, "checkpoints", "best.npz"))
+                        link_atomically(checkpoint_path, os.path.join(_checkpoints_directory(out_dir), "best.npz"))
                     if monitors.draw_score_curve is not None:
                         monitors.draw_score_curve(trainer, score_curve, os.path.join(out_dir, "parzen.png"))
             if progress is not None:
@@ -199,24 +225,41 @@ def _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep):
     """At an epoch's end: checkpoints/epoch-NNNN.npz beside checkpoint.npz; only the last ``keep``."""
     if keep < 1:
         return
-    directory = os.path.join(out_dir, "checkpoints")
+    directory = _checkpoints_directory(out_dir)
     epoch = trainer.iteration // trainer.config["iterations_per_epoch"]
-    _link_or_copy(checkpoint_path, os.path.join(directory, f"epoch-{epoch:04d}.npz"))
+    link_atomically(checkpoint_path, os.path.join(directory, f"epoch-{epoch:04d}.npz"))
     kept = sorted(name for name in os.listdir(directory) if name.startswith("epoch-") and name.endswith(".npz"))
     for name in kept[:-keep]:
         os.remove(os.path.join(directory, name))
 
 
-def _link_or_copy(source, target):
-    """``target`` becomes the current ``source``: a hard link (checkpoint.npz is replaced by
-    rename, so the link keeps this version), or a copy where links are not possible."""
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    if os.path.exists(target):
-        os.remove(target)
+def _checkpoints_directory(out_dir):
+    """<out_dir>/checkpoints, created if missing; RunDirectoryError if it is not a directory
+    of its own (a symbolic link would send the epoch checkpoints, and their removal, elsewhere)."""
+    directory = os.path.join(out_dir, "checkpoints")
+    os.makedirs(directory, exist_ok=True)
+    _check_checkpoints_directory(out_dir)
+    return directory
+
+
+def _check_checkpoints_directory(out_dir):
+    directory = os.path.join(out_dir, "checkpoints")
     try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
+        mode = os.lstat(directory).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(mode):
+        raise RunDirectoryError(f"{directory} is {describe_mode(mode)}, not a directory; npgan keeps the epoch "
+                                "checkpoints in a directory of the run's own: move it away")
+
+
+def _open_metrics(path, mode):
+    """metrics.jsonl opened by npgan.fileio.open_regular (never followed, never waited on)."""
+    try:
+        return open_regular(path, mode)
+    except NotRegularFile as error:
+        raise RunDirectoryError(f"{error}; a run directory's metrics.jsonl must be a regular file: move it "
+                                "away (a resumed run then continues without the earlier metrics)") from None
 
 
 def _momentum(optimizer):
@@ -226,10 +269,11 @@ def _momentum(optimizer):
 def _truncate_metrics(path, iteration):
     """Drop metric lines written after the checkpoint a run resumes from (and a last line
     torn by a crash mid-write); return the kept records. The file is replaced atomically."""
-    if not os.path.exists(path):
+    try:
+        with _open_metrics(path, "r") as handle:
+            lines = [line for line in handle.read().split("\n") if line.strip()]
+    except FileNotFoundError:
         return []
-    with open(path) as handle:
-        lines = [line for line in handle.read().split("\n") if line.strip()]
     kept = []
     for number, line in enumerate(lines, start=1):
         try:

@@ -12,6 +12,13 @@ evaluated on the worker and its result written beside it as result.json:
                     seed of `npgan evaluate modes`, so both give the same figures)
     image presets:  the quick Parzen estimate on validation (npgan.evaluate.parzen.quick_parzen)
 
+The sweep directory holds sweep.json (the record: the preset, the command, and every run's
+name and configuration), results.csv and summary.md. A sweep into a directory that holds
+another sweep is refused before anything is written: "the same sweep" means the same runs,
+each with the same configuration (the same preset, seeds, grid and iterations; the order in
+which --seeds and --grid list them, and --data-dir, do not matter). A directory from an npgan
+before sweep.json counts as the same sweep if its results.csv lists the same runs.
+
 A run that diverges or raises is recorded with its message (status "diverged" or
 "error"); the others go on. A run whose result.json matches its configuration is not
 run again, so re-running an interrupted sweep only does what is left; a run stopped
@@ -36,7 +43,7 @@ import time
 import numpy as np
 
 from npgan.data import load_dataset
-from npgan.fileio import atomic_write, write_atomically
+from npgan.fileio import atomic_write, open_regular, write_atomically
 from npgan.runlock import read_json
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -46,6 +53,8 @@ MODE_SAMPLES = 2500  # VEEGAN's protocol
 MODE_SEED = 0        # the default --seed of `npgan evaluate modes`
 MAX_RUNS = 10000
 RESULT_NAME = "result.json"
+SWEEP_RECORD = "sweep.json"
+RECORD_FORMAT = 1
 COMPLETE = ("ok", "diverged")
 
 # Srivastava et al. (2017), paper.md section 5: (modes captured, % high quality), 2,500 samples, 5 runs.
@@ -58,8 +67,11 @@ VEEGAN_ROWS = {
 # -- the runs of a sweep ----------------------------------------------------------------------------
 
 def parse_seeds(text):
-    """"0-4" -> [0, 1, 2, 3, 4]; "0,2,7" and "0-2,5" as written. ValueError on anything else."""
-    seeds = []
+    """"0-4" -> [0, 1, 2, 3, 4]; "0,2,7" and "0-2,5" as written. ValueError on anything else:
+    a seed given twice, more than MAX_RUNS seeds (refused as soon as the count passes it).
+    Linear in the number of seeds (a set of those seen)."""
+    shown = text if len(text) <= 60 else f"{text[:40]}...{text[-12:]} ({len(text):,} characters)"
+    seeds, seen = [], set()
     for part in text.split(","):
         part = part.strip()
         low, dash, high = part.partition("-")
@@ -67,15 +79,17 @@ def parse_seeds(text):
             first = int(low)
             last = int(high) if dash else first
         except ValueError:
-            raise ValueError(f"--seeds {text}: expected seeds like 0-4 or 0,2,7, got {part!r}") from None
+            what = part if len(part) <= 30 else f"{part[:30]}..."
+            raise ValueError(f"--seeds {shown}: expected seeds like 0-4 or 0,2,7, got {what!r}") from None
         if first < 0 or last < first:
-            raise ValueError(f"--seeds {text}: {part} is not a range of seeds >= 0 (low-high, low <= high)")
-        if last - first >= MAX_RUNS:
-            raise ValueError(f"--seeds {text}: more than {MAX_RUNS} seeds")
+            raise ValueError(f"--seeds {shown}: {part} is not a range of seeds >= 0 (low-high, low <= high)")
+        if len(seeds) + (last - first + 1) > MAX_RUNS:
+            raise ValueError(f"--seeds {shown}: more than {MAX_RUNS} seeds")
+        for seed in range(first, last + 1):
+            if seed in seen:
+                raise ValueError(f"--seeds {shown}: seed {seed} is given twice")
+            seen.add(seed)
         seeds.extend(range(first, last + 1))
-    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
-    if repeated:
-        raise ValueError(f"--seeds {text}: seed {repeated[0]} is given twice")
     return seeds
 
 
@@ -203,6 +217,112 @@ def plan_runs(preset, seeds, grid, out, iterations=None, data_dir=None):
     return runs
 
 
+def check_scheduler_address(address):
+    """A Dask scheduler's address as --scheduler takes it (tcp://10.0.0.5:8786, or host:port):
+    ValueError unless its scheme is one Dask knows and a host and port are there."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    expected = "expected an address like tcp://10.0.0.5:8786"
+    if not address.strip():
+        raise ValueError(f"--scheduler is empty; {expected}")
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+    except ValueError as error:
+        raise ValueError(f"--scheduler {address}: {error}; {expected}") from None
+    if scheme in ("tcp", "tls", "ws", "wss"):
+        try:
+            host, port = parse_host_port(location)
+        except ValueError:
+            host, port = "", None
+        if not host or not isinstance(port, int) or not 0 < port < 65536:
+            raise ValueError(f"--scheduler {address}: no host and port (1-65535) in it; {expected}")
+
+
+def check_sweep_directory(out, runs):
+    """Refuse (ValueError) a sweep directory that holds another sweep, whose results.csv and
+    summary.md this one would replace. The same sweep (resumed) is the same runs with the same
+    configurations: sweep.json's record; for a directory without one (an npgan before it),
+    the run names of its results.csv."""
+    record_path = os.path.join(out, SWEEP_RECORD)
+    results_path = os.path.join(out, "results.csv")
+    planned = _planned(runs)
+    if os.path.lexists(record_path):
+        record = read_json(record_path)
+        if not (isinstance(record, dict) and isinstance(record.get("runs"), dict)):
+            raise ValueError(f"{record_path} is damaged (not a sweep record); sweep into another --out, or delete "
+                             f"{out} if its sweep is of no use")
+        if record["runs"] == planned:
+            return
+        theirs = record["runs"]
+        command = record.get("command")
+        what = f"the sweep of `{command}`" if isinstance(command, str) else f"another sweep ({len(theirs)} runs)"
+        raise ValueError(f"{out} holds {what}: {_difference(theirs, planned)}; this sweep would replace its "
+                         "results.csv and summary.md: sweep into another --out (or run that command to resume it)")
+    if os.path.lexists(results_path):
+        names = _result_names(results_path)
+        if names is not None and set(names) == set(planned) and len(names) == len(planned):
+            return
+        theirs = {name: None for name in (names or [])}
+        why = _difference(theirs, planned) if names is not None else "npgan cannot read its run names"
+        raise ValueError(f"{out} holds the results.csv of another sweep ({why}); this sweep would replace it and "
+                         "summary.md: sweep into another --out")
+    if os.path.lexists(os.path.join(out, "summary.md")):
+        raise ValueError(f"{out} holds a summary.md but no results.csv: npgan cannot tell which sweep it is of; "
+                         "sweep into another --out")
+
+
+def write_sweep_record(out, preset, runs, command):
+    """Write <out>/sweep.json, the record check_sweep_directory compares with (unless it
+    already holds exactly this record's runs). OSError if it cannot be written."""
+    path = os.path.join(out, SWEEP_RECORD)
+    planned = _planned(runs)
+    saved = read_json(path)
+    if isinstance(saved, dict) and saved.get("runs") == planned:
+        return
+    record = {"format": RECORD_FORMAT, "preset": preset, "command": command, "runs": planned}
+    write_atomically(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
+def _planned(runs):
+    """The identity of a sweep: {run name: its configuration, as JSON keeps it}."""
+    return {run["name"]: _normalised(run["config"]) for run in runs}
+
+
+def _difference(theirs, ours):
+    """What tells two sweeps apart, in a few words: runs only in one, or configurations."""
+    only_theirs = sorted(set(theirs) - set(ours))
+    only_ours = sorted(set(ours) - set(theirs))
+    if only_theirs or only_ours:
+        def runs(names):
+            listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            return f"run {listed} is" if len(names) == 1 else f"runs {listed} are"
+        parts = ([f"its {runs(only_theirs)} not in this sweep"] if only_theirs else []) + \
+                ([f"this sweep's {runs(only_ours)} not in it"] if only_ours else [])
+        return ", ".join(parts)
+    for name in sorted(ours):
+        if isinstance(theirs[name], dict) and theirs[name] != ours[name]:
+            keys = sorted(key for key in set(theirs[name]) | set(ours[name])
+                          if theirs[name].get(key) != ours[name].get(key))
+            return f"run {name} has another configuration ({', '.join(keys)} differ)"
+    return "the runs differ"
+
+
+def _result_names(path):
+    """The run column of a results.csv; None if it cannot be read as one."""
+    import csv
+
+    try:
+        with open_regular(path, newline="") as handle:  # a FIFO there: unreadable, not a hang
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not rows or not rows[0] or rows[0][0] != "run":
+        return None
+    return [row[0] for row in rows[1:] if row]
+
+
 def finished_result(run):
     """The run's result.json if it is complete and for this configuration; None if the run
     is still to do. ValueError if its directory holds a run of another configuration."""
@@ -237,7 +357,7 @@ def run_one(run):
     to <run_dir>/result.json): status "ok" with its metrics, "diverged" or "error" with a
     message. Never raises for a failure of the run itself.
     """
-    from npgan.checkpoint import load_checkpoint
+    from npgan.restore import read_checkpoint
     from npgan.monitors import standard_monitors
     from npgan.run import train_run
     from npgan.runlock import RunLock, RunLocked
@@ -258,7 +378,7 @@ def run_one(run):
             dataset = load_dataset(config["dataset"], run["data_dir"])
             checkpoint_path = os.path.join(run_dir, "checkpoint.npz")
             if os.path.exists(checkpoint_path):
-                trainer = Trainer.from_checkpoint(load_checkpoint(checkpoint_path), dataset,
+                trainer = Trainer.from_checkpoint(read_checkpoint(checkpoint_path), dataset,
                                                   iterations=config["iterations"])
                 if _normalised(trainer.config) != _normalised(config):
                     raise ValueError(f"{checkpoint_path} is a checkpoint of another configuration; delete "

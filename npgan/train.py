@@ -28,7 +28,9 @@ All randomness comes from one integer seed, split by numpy.random.SeedSequence
 into independent streams for initialisation, data, noise and dropout masks.
 
 A loss, gradient or parameter that becomes NaN or inf stops training with TrainingDiverged,
-naming it and the iteration; the gradients are checked once, by the optimizer's step
+naming it and the iteration, and so does a run away D whose logits grow without bound before
+anything overflows (a mean |logit| over a minibatch above RUNAWAY_LOGIT, 1e5; why that bound:
+its comment); the gradients are checked once, by the optimizer's step
 (npgan.optim.NonFiniteGradient), before it changes any parameter. Running a run directory
 (metrics.jsonl, checkpoints, resume, signals) is npgan.run's; reading a checkpoint for
 sampling or export is npgan.restore's.
@@ -44,7 +46,9 @@ from npgan.layers import sigmoid
 from npgan.models import build_gan, build_generator, validate_config
 from npgan.noise import sample_noise
 from npgan.optim import Adam, MomentumSGD, NonFiniteGradient, ParameterAverage
-from npgan.restore import AVERAGE_PREFIX, GENERATOR_ONLY, checkpoint_config, load_parameters, state_entry
+from npgan.restore import (AVERAGE_PREFIX, GENERATOR_ONLY, check_parameter_shapes, checkpoint_config,
+                           load_parameters, state_entry)
+from npgan.validate import is_integer, is_real
 
 RANDOM_STREAMS = ("init", "data", "noise", "dropout")
 METRICS = ("objective_d", "objective_g", "mean_d_real", "mean_d_fake", "false_negatives",
@@ -154,8 +158,8 @@ class Trainer:
             d_step, g_step = self.gan.simultaneous_gradients(
                 self._data(m), self._noise(m), kind=config["generator_loss"],
                 discriminator_loss_scale=config["discriminator_loss_scale"])
-            self._step(self.optimizer_d, "D", d_step.loss)
-            self._step(self.optimizer_g, "G", g_step.loss)
+            self._step(self.optimizer_d, "D", d_step)
+            self._step(self.optimizer_g, "G", g_step)
         else:
             d_step = self.discriminator_steps(config["k_discriminator_steps"])
             g_step = self.generator_steps(1)
@@ -169,7 +173,7 @@ class Trainer:
         for _ in range(steps):
             d_step = self.gan.discriminator_gradients(
                 self._data(m), self._noise(m), loss_scale=self.config["discriminator_loss_scale"])
-            self._step(self.optimizer_d, "D", d_step.loss)
+            self._step(self.optimizer_d, "D", d_step)
         return d_step
 
     def generator_steps(self, steps):
@@ -177,7 +181,7 @@ class Trainer:
         m = self.config["batch_size"]
         for _ in range(steps):
             g_step = self.gan.generator_gradients(self._noise(m), kind=self.config["generator_loss"])
-            self._step(self.optimizer_g, "G", g_step.loss)
+            self._step(self.optimizer_g, "G", g_step)
         return g_step
 
     def _data(self, m):
@@ -186,12 +190,18 @@ class Trainer:
     def _noise(self, m):
         return sample_noise(self.config["noise"], m, self.config["noise_dim"], self.rngs["noise"])
 
-    def _step(self, optimizer, network, loss):
-        """One optimizer step of ``network`` ("D" or "G"); a non-finite loss, gradient or
-        (after the step) parameter raises TrainingDiverged naming it."""
+    def _step(self, optimizer, network, step):
+        """One optimizer step of ``network`` ("D" or "G") from ``step`` (npgan.gan.StepResult: its
+        loss and the logits it saw). A non-finite loss, gradient or (after the step) parameter,
+        or a run away D (runaway_logits), raises TrainingDiverged naming it."""
         iteration = self.iteration + 1
-        if not np.isfinite(loss):
-            raise TrainingDiverged(f"the {network} loss", iteration, loss)
+        if not np.isfinite(step.loss):
+            raise TrainingDiverged(f"the {network} loss", iteration, step.loss)
+        runaway = runaway_logits(step)
+        if runaway is not None:
+            raise TrainingDiverged("the mean |logit| of D", iteration, f"{runaway:.3g}",
+                                   f" (the {network} step's minibatch; a run that has not run away stays "
+                                   f"below {RUNAWAY_LOGIT:g}; the step changed no parameter)")
         grads = self.gan.grads_of(network)
         try:
             optimizer.step(grads)  # checks every gradient before it changes any parameter
@@ -245,7 +255,8 @@ class Trainer:
         """Rebuild a trainer exactly where ``checkpoint`` (a loaded Checkpoint) stopped.
 
         A checkpoint that does not fit (another architecture, data of another width, a
-        missing array, a missing or damaged run state) raises CheckpointError saying what.
+        missing array, a missing or damaged run state) raises CheckpointError saying what; its
+        parameters' shapes are checked against its configuration before anything is built.
         """
         state = checkpoint.state
         iteration = state_entry(state, "iteration", lambda value: value >= 0)
@@ -256,6 +267,7 @@ class Trainer:
         if state.get("contents") == GENERATOR_ONLY:
             raise CheckpointError("the checkpoint holds a generator only (npgan export): it can be sampled and "
                                   "evaluated but not trained further")
+        check_parameter_shapes(checkpoint)
         trainer = cls(checkpoint_config(checkpoint, config_changes), dataset)
         # an average switched on at this resume (the checkpoint's run kept none) starts from its G
         start_average = not checkpoint_config(checkpoint)["generator_average_decay"]
@@ -264,14 +276,18 @@ class Trainer:
         except ValueError as error:
             raise CheckpointError(str(error)) from None
         trainer.iteration = iteration
+        elapsed = state.get("elapsed_seconds", 0.0)
+        if not (is_real(elapsed) and elapsed >= 0):
+            raise CheckpointError(f"the checkpoint's run state is damaged: elapsed_seconds is {elapsed!r}, not a "
+                                  "number of seconds")
+        trainer.elapsed_seconds = float(elapsed)
         try:
-            trainer.elapsed_seconds = float(state.get("elapsed_seconds", 0.0))
             for name, rng in trainer.rngs.items():
                 rng.bit_generator.state = state["random_streams"][name]
         except (KeyError, TypeError, ValueError) as error:
             raise CheckpointError(f"the checkpoint's run state is damaged: its random stream states are "
                                   f"missing or invalid ({type(error).__name__}: {error})") from None
-        trainer.metrics_window = state.get("metrics_window")
+        trainer.metrics_window = _metrics_window(state.get("metrics_window"))
         return trainer
 
     def _stateful_parts(self):
@@ -318,6 +334,50 @@ def step_metrics(d_step, g_step):
         "false_negatives": float(np.mean(real < 0)),
         "false_positives": float(np.mean(fake > 0)),
     }
+
+
+def _metrics_window(window):
+    """A checkpoint's metrics window, checked: None, or {"sums": {metric: finite number for every
+    one of METRICS}, "size": the iterations summed, an integer >= 0}."""
+    if window is None:
+        return None
+    valid = (isinstance(window, dict) and set(window) == {"sums", "size"} and is_integer(window["size"])
+             and window["size"] >= 0 and isinstance(window["sums"], dict) and set(window["sums"]) == set(METRICS)
+             and all(is_real(value) for value in window["sums"].values()))
+    if not valid:
+        raise CheckpointError(f"the checkpoint's run state is damaged: its metrics_window is not "
+                              f'{{"sums": {{one number for each of {", ".join(METRICS)}}}, "size": an integer >= 0}} '
+                              f"(found {_abbreviated(window)})")
+    return {"sums": dict(window["sums"]), "size": window["size"]}
+
+
+def _abbreviated(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# Runaway: the mean |logit| (D's output; the critic's V under an f-divergence) over a step's
+# minibatch above RUNAWAY_LOGIT. No run that trains comes within a factor of 90 of it. The largest
+# mean over any step, measured (benchmarks/RESULTS.md): the GAN presets 21 (gauss1d), 13
+# (paper-mnist, 1,500 iterations), 2.8 (grid25), 1.9 (ring8); the f-divergences on gauss1d and
+# bimodal1d, seeds 0-5, 1,046 (reverse KL, whose critic tracks -q/p where G has mass and the data
+# little), 355 (Pearson), 234 (KL), 21 or less (the others), and 5.6 or less on ring8. Ring8 at
+# learning rate 0.1 peaks at 277 and runs on. At learning rate 1 (Adam) D's mean |logit| is 5e5 by
+# iteration 3 and the losses 1e6: a run that has exploded without (yet) overflowing, D's outputs
+# saturated past what a float can tell from certain (sigmoid(1e5) is 1 to every digit), its
+# losses growing with them.
+RUNAWAY_LOGIT = 1e5
+
+
+def runaway_logits(step):
+    """The mean |logit| over ``step``'s minibatch (real and generated for a D step, generated for a
+    G step) if it is above RUNAWAY_LOGIT, else None."""
+    logits = [array for array in (step.real_logits, step.fake_logits) if array is not None]
+    count = sum(array.size for array in logits)
+    if count == 0:
+        return None
+    mean = sum(float(np.sum(np.abs(array), dtype=np.float64)) for array in logits) / count
+    return mean if mean > RUNAWAY_LOGIT else None
 
 
 def _non_finite(array):

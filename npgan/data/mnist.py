@@ -18,13 +18,22 @@ into it and never falls back to another place, so a typo in a path is an error,
 not a silent download.
 
 Every file is checked before its contents are used: the magic number (unsigned
-bytes, the expected number of dimensions), the dimensions (28 x 28, as many labels
-as images), the exact byte length the header implies (read in bounded chunks, so a
-header claiming billions of items allocates nothing large), and the SHA-256 of the
-decompressed IDX bytes against the sums of the original files. The sums are of the
-decompressed content, so a file gzipped again (Debian's Fashion-MNIST package is)
-or stored uncompressed is still recognised. Any failure raises DataError (a
-ValueError) naming the file and what to do.
+bytes, the expected number of dimensions), the dimensions, which must be the original
+file's (60000 or 10000 images of 28 x 28, as many labels; IDX_DIMS), the exact byte
+length the header implies (read in bounded chunks, never more than the original
+file's length plus one byte, so a gzip bomb whose header claims billions of images
+costs no more memory than the original file), and the SHA-256 of the decompressed
+IDX bytes, hashed while they are read, against the sums of the original files. The sums are of the decompressed content, so a file gzipped again
+(Debian's Fashion-MNIST package is) or stored uncompressed is still recognised. Any
+failure raises DataError (a ValueError) naming the file and what to do.
+
+Downloads are bounded too: each file from each mirror may take at most
+_DOWNLOAD_DEADLINE seconds in all (10 minutes; a server trickling a byte at a time is
+cut off then and the next mirror tried), and at most the original file's size plus
+1 MiB of compressed bytes. Fashion-MNIST's mirror is plain http, which anyone on the
+path can alter: what makes that safe is the SHA-256 check, against sums written in
+this module, of every byte before the file is renamed into the cache and again
+before it is used; an altered file is refused, never used.
 
 Splits, as the authors used them: train = training images 0..49999, validation =
 training images 50000..59999, test = the 10,000 test images; each image flattened
@@ -33,16 +42,22 @@ pixel / 255 as float32 in [0, 1], converted for the rows in use (ImageData.rows,
 minibatches), or for a whole split when it is asked for (ImageData.train, ...).
 """
 
+import contextlib
 import gzip
 import hashlib
+import http.client
+import math
 import os
+import re
+import socket
+import threading
 import urllib.error
 import urllib.request
 import zlib
 
 import numpy as np
 
-from npgan.fileio import atomic_write
+from npgan.fileio import atomic_write, remove_temporaries
 
 IMAGE_SHAPE = (28, 28)
 TRAIN_SIZE = 50000  # training images 0..49999; 50000..59999 are the validation split
@@ -52,6 +67,14 @@ FILES = {
     "train_labels": "train-labels-idx1-ubyte",
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
+}
+# The dimensions of the original files (MNIST and Fashion-MNIST alike): a header stating
+# others is refused before the body is read, so no file makes npgan read more than these.
+IDX_DIMS = {
+    "train-images-idx3-ubyte": (60000, 28, 28),
+    "train-labels-idx1-ubyte": (60000,),
+    "t10k-images-idx3-ubyte": (10000, 28, 28),
+    "t10k-labels-idx1-ubyte": (10000,),
 }
 
 # SHA-256 of the decompressed IDX files. MNIST: the original files (also listed in
@@ -87,8 +110,10 @@ DATASETS = {
 IMAGE_DATASETS = tuple(DATASETS)
 
 _CHUNK = 1 << 20
-_DOWNLOAD_TIMEOUT = 30  # seconds per connection attempt
-_MAX_DOWNLOAD_BYTES = 64 << 20  # the largest file (Fashion-MNIST train images) is 26 MB gzipped
+_DOWNLOAD_TIMEOUT = 30  # seconds a connection attempt or a read may wait for the server
+_DOWNLOAD_DEADLINE = 600  # seconds for one file from one mirror, all included (26 MB at 44 kB/s)
+STALE_DOWNLOAD_SECONDS = 24 * 3600  # a download temporary this old has no live owner: removed
+_DOWNLOAD_SLACK = 1 << 20  # compressed bytes allowed beyond the decompressed size (gzip's framing)
 _MEAN_CHUNK_ROWS = 5000  # Pixels.column_mean: 15 MB of float32 at a time for MNIST
 
 
@@ -98,12 +123,15 @@ class DataError(ValueError):
 
 # -- reading IDX files ------------------------------------------------------------------------
 
-def read_idx(path, *, ndim, sha256=None, compressed=None):
+def read_idx(path, *, ndim, sha256=None, compressed=None, dims=None):
     """The array in IDX file ``path`` (gzip-compressed if the name ends in .gz).
 
     ndim: the number of dimensions the file must have (3 for images, 1 for labels).
-    sha256: if given, the SHA-256 the decompressed bytes must have.
+    sha256: if given, the SHA-256 the decompressed bytes must have (hashed as they are read).
     compressed: whether the file is gzipped; None (the default): if its name ends in .gz.
+    dims: if given, the dimensions the header must state (an original file's, IDX_DIMS).
+    The body is read in bounded chunks into one buffer, never more than one byte past the
+    length the header implies, nor (given dims) past the original file's length.
     Only unsigned-byte IDX files (type code 0x08) are accepted, as MNIST uses.
     """
     name = os.path.basename(path)
@@ -118,9 +146,9 @@ def read_idx(path, *, ndim, sha256=None, compressed=None):
                                 f"unsigned bytes in {ndim} dimension{'s' if ndim > 1 else ''}): not an "
                                 "MNIST IDX file of this kind")
             dims_bytes = _read_exactly(handle, 4 * ndim, name, "the dimensions")
-            dims = tuple(int.from_bytes(dims_bytes[4 * i:4 * i + 4], "big") for i in range(ndim))
-            expected = int(np.prod(dims, dtype=np.int64))
-            body = _read_body(handle, expected, name, dims)
+            stated = tuple(int.from_bytes(dims_bytes[4 * i:4 * i + 4], "big") for i in range(ndim))
+            digest = hashlib.sha256(header + dims_bytes)
+            body = _read_body(handle, stated, name, digest, None if dims is None else tuple(dims))
     except OSError as error:
         if isinstance(error, FileNotFoundError):
             raise DataError(f"{path} does not exist") from None
@@ -129,12 +157,13 @@ def read_idx(path, *, ndim, sha256=None, compressed=None):
     except (EOFError, zlib.error) as error:
         raise DataError(f"{name}: the gzip stream is truncated or corrupt ({error}); delete the file and "
                         "get it again") from None
-    if sha256 is not None:
-        digest = hashlib.sha256(header + dims_bytes + body).hexdigest()
-        if digest != sha256:
-            raise DataError(f"{name}: SHA-256 of its contents is {digest}, expected {sha256}: the file is "
-                            "corrupt or not the original; delete it and get the original again")
-    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
+    if sha256 is not None and digest.hexdigest() != sha256:
+        raise DataError(f"{name}: SHA-256 of its contents is {digest.hexdigest()}, expected {sha256}: the file "
+                        "is corrupt or not the original; delete it and get the original again")
+    if dims is not None and stated != tuple(dims):
+        raise DataError(f"{name}: the header claims {_shape_text(stated)} items, the original file has "
+                        f"{_shape_text(dims)}: not an original file; delete it and get the original again")
+    return np.frombuffer(body, dtype=np.uint8).reshape(stated)
 
 
 def _read_exactly(handle, size, name, what):
@@ -144,21 +173,35 @@ def _read_exactly(handle, size, name, what):
     return data
 
 
-def _read_body(handle, expected, name, dims):
-    """Exactly ``expected`` bytes and then the end of the file, read in bounded chunks."""
-    chunks, total = [], 0
-    while total <= expected:
-        chunk = handle.read(min(_CHUNK, expected + 1 - total))
+def _read_body(handle, stated, name, digest, original=None):
+    """The body of the ``stated`` dimensions: exactly that many bytes and then the end of the
+    file, read in bounded chunks into one buffer and hashed into ``digest`` as they come.
+
+    At most one byte more than the body (or, given the ``original`` dimensions, than the
+    original file's body, if that is smaller) is ever read: a header claiming billions of
+    items over a gzip bomb costs no more memory than the original file."""
+    expected = math.prod(stated)
+    limit = expected if original is None else min(expected, math.prod(original))
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = handle.read(min(_CHUNK, limit + 1 - len(body)))
         if not chunk:
             break
-        chunks.append(chunk)
-        total += len(chunk)
-    if total != expected:
-        shape = " x ".join(str(d) for d in dims)
-        state = "more data than" if total > expected else f"only {total} bytes of the {expected} bytes"
-        raise DataError(f"{name}: the header claims {shape} items but the file holds {state} that "
+        digest.update(chunk)
+        body += chunk
+    if len(body) > limit and limit < expected:
+        raise DataError(f"{name}: the header claims {_shape_text(stated)} items, more than the original file's "
+                        f"{_shape_text(original)}, and the file holds more than the original's {limit} bytes: "
+                        "not an original file (read no further); delete it and get the original again")
+    if len(body) != expected:
+        state = "more data than" if len(body) > expected else f"only {len(body)} bytes of the {expected} bytes"
+        raise DataError(f"{name}: the header claims {_shape_text(stated)} items but the file holds {state} that "
                         "implies: truncated or not an original file")
-    return b"".join(chunks)
+    return body
+
+
+def _shape_text(dims):
+    return " x ".join(str(d) for d in dims)
 
 
 def _describe(error):
@@ -239,8 +282,9 @@ def download_files(dataset, directory, names, *, mirrors=None):
     """Download ``names`` (e.g. "train-images-idx3-ubyte.gz") of ``dataset`` into ``directory``.
 
     Each file is written to a temporary file beside its final name, its decompressed
-    SHA-256 checked, then renamed into place. Raises DataError naming what to do if no
-    mirror delivers a correct file.
+    SHA-256 checked, then renamed into place. A mirror that takes longer than
+    _DOWNLOAD_DEADLINE seconds, sends more than the file can hold, or fails in any way is
+    left for the next. Raises DataError naming what to do if no mirror delivers a correct file.
     """
     info = _dataset_info(dataset)
     try:
@@ -248,15 +292,19 @@ def download_files(dataset, directory, names, *, mirrors=None):
     except OSError as error:
         raise DataError(f"cannot create the cache directory {directory}: {_describe(error)}. "
                         f"{_where_help(dataset)}") from None
+    # temporaries of downloads killed outright (SIGKILL); a live download writes its own
+    # at least every _DOWNLOAD_DEADLINE seconds, so a day-old one has no owner left
+    remove_temporaries(directory, "|".join(re.escape(f"{stem}.gz") for stem in IDX_DIMS),
+                       older_than=STALE_DOWNLOAD_SECONDS)
     for name in names:
         stem = name[:-3] if name.endswith(".gz") else name
         failures = []
         for base in _mirror_list(dataset, mirrors):
             url = base.rstrip("/") + "/" + stem + ".gz"
             try:
-                _download_one(url, os.path.join(directory, stem + ".gz"), info["sha256"][stem])
+                _download_one(url, os.path.join(directory, stem + ".gz"), info["sha256"][stem], IDX_DIMS[stem])
                 break
-            except (OSError, urllib.error.URLError, DataError) as error:
+            except (OSError, http.client.HTTPException, ValueError) as error:  # DataError is a ValueError
                 failures.append(f"{url}: {_download_reason(error)}")
         else:
             raise DataError(f"{info['title']} is not in {directory} and could not be downloaded "
@@ -268,25 +316,105 @@ def _download_reason(error):
         return f"HTTP {error.code}"
     if isinstance(error, urllib.error.URLError):
         return str(error.reason)
-    return str(error) if isinstance(error, DataError) else _describe(error)
+    if isinstance(error, OSError):
+        return _describe(error)
+    return str(error) or type(error).__name__
 
 
-def _download_one(url, path, sha256):
-    """``path`` becomes the file at ``url``, if its decompressed SHA-256 is ``sha256``: the
-    temporary file is checked before it is renamed into place (npgan.fileio.atomic_write)."""
-    stem = os.path.basename(path)[:-3]
-    with atomic_write(path, "wb") as out, urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response:
-        total = 0
-        while True:
-            chunk = response.read(_CHUNK)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > _MAX_DOWNLOAD_BYTES:
-                raise DataError("the server sent more data than any MNIST file holds")
-            out.write(chunk)
-        out.flush()
-        read_idx(out.name, ndim=1 if "labels" in stem else 3, sha256=sha256, compressed=True)
+def _download_one(url, path, sha256, dims):
+    """``path`` becomes the file at ``url``, if it is the IDX file of ``dims`` whose decompressed
+    SHA-256 is ``sha256``: the temporary file is checked (read_idx: no more than the original's
+    bytes decompressed) before it is renamed into place (npgan.fileio.atomic_write). All of it
+    within _DOWNLOAD_DEADLINE seconds, and at most the original's size plus _DOWNLOAD_SLACK bytes."""
+    limit = math.prod(dims) + 4 * len(dims) + 4 + _DOWNLOAD_SLACK
+    deadline = _Deadline(_DOWNLOAD_DEADLINE)
+    opener = urllib.request.build_opener(_DeadlineHTTPHandler(deadline), _DeadlineHTTPSHandler(deadline))
+    try:
+        with atomic_write(path, "wb") as out, \
+                opener.open(url, timeout=min(_DOWNLOAD_TIMEOUT, _DOWNLOAD_DEADLINE)) as response:
+            total = 0
+            while chunk := response.read(_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise DataError(f"the server sent more than the {limit} bytes this file can take")
+                out.write(chunk)
+            deadline.check()  # the socket shut at the deadline ends the stream early: not a file
+            out.flush()
+            read_idx(out.name, ndim=len(dims), sha256=sha256, compressed=True, dims=dims)
+    except (OSError, http.client.HTTPException):
+        deadline.check()
+        raise
+    finally:
+        deadline.cancel()
+
+
+class _Deadline:
+    """At most ``seconds`` for a download, however slowly the server sends (its headers too):
+    when they have passed, every connection opened through connection_class is shut down, which
+    ends any read waiting on it; check() then raises DataError."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.expired = False
+        self._sockets = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def connection_class(self, base):
+        """A subclass of http.client.HTTPConnection ``base`` whose sockets this deadline shuts."""
+        deadline = self
+
+        class Connection(base):
+            def connect(self):
+                super().connect()
+                deadline._watch(self.sock)
+
+        return Connection
+
+    def check(self):
+        if self.expired:
+            raise DataError(f"no complete file within {self.seconds:g} s (the download deadline)")
+
+    def cancel(self):
+        self._timer.cancel()
+
+    def _watch(self, sock):
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self):
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock):
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _DeadlineHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline):
+        super().__init__()
+        self.deadline = deadline
+
+    def http_open(self, request):
+        return self.do_open(self.deadline.connection_class(http.client.HTTPConnection), request)
+
+
+class _DeadlineHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline):
+        super().__init__()
+        self.deadline = deadline
+
+    def https_open(self, request):
+        return self.do_open(self.deadline.connection_class(http.client.HTTPSConnection), request,
+                            context=self._context)
 
 
 # -- the dataset ---------------------------------------------------------------------------------
@@ -414,7 +542,7 @@ def load_image_dataset(dataset="mnist", data_dir=None, *, cache_dir=None, mirror
 
     def read(key, ndim):
         stem = FILES[key]
-        return read_idx(_file_path(directory, stem), ndim=ndim, sha256=info["sha256"][stem])
+        return read_idx(_file_path(directory, stem), ndim=ndim, sha256=info["sha256"][stem], dims=IDX_DIMS[stem])
 
     train_images, train_labels = read("train_images", 3), read("train_labels", 1)
     test_images, test_labels = read("test_images", 3), read("test_labels", 1)
