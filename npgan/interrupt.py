@@ -33,7 +33,28 @@ class SignalStop(BaseException):
         self.signal_number = signal_number
 
 
-class StopOnSignals:
+class _SignalHandlers:
+    """A context manager that installs ``self._handle`` for SIGINT and SIGTERM on entering (in
+    the main thread only; elsewhere Python cannot) and restores the previous handlers on leaving.
+    keep_ignored: leave a signal whose handler is SIG_IGN ignored."""
+
+    keep_ignored = False
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                if not (self.keep_ignored and signal.getsignal(number) is signal.SIG_IGN):
+                    self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        self._previous = {}
+        return False
+
+
+class StopOnSignals(_SignalHandlers):
     """Records the first SIGINT or SIGTERM; calling the object says whether one came."""
 
     def __init__(self):
@@ -52,20 +73,9 @@ class StopOnSignals:
             raise SignalStop(signal_number)
         self.signal_number = signal_number  # no printing here: the handler may interrupt a write to stderr
 
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for number in STOP_SIGNALS:
-                self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc_info):
-        for number, handler in self._previous.items():
-            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
-        self._previous = {}
-        return False
 
 
-class ExitOnSignals:
+class ExitOnSignals(_SignalHandlers):
     """``with ExitOnSignals() as guard:`` SIGTERM raises SignalStop wherever the program is, and
     SIGINT KeyboardInterrupt (as Python's own handler does), so ``finally`` clauses run; inside
     ``with guard.deferred():`` either is held back and raised when that block ends. The
@@ -83,18 +93,7 @@ class ExitOnSignals:
             return
         _raise_for(signal_number)
 
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for number in STOP_SIGNALS:
-                if signal.getsignal(number) is not signal.SIG_IGN:
-                    self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc_info):
-        for number, handler in self._previous.items():
-            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
-        self._previous = {}
-        return False
+    keep_ignored = True  # a signal that was ignored stays ignored
 
     @contextlib.contextmanager
     def deferred(self):

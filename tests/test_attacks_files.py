@@ -23,6 +23,7 @@ from npgan.cli import main
 from npgan.monitors import standard_monitors
 from npgan.run import RunDirectoryError, train_run
 from npgan.train import Trainer
+from tests.cli_checks import assert_one_npgan_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--preset", "ring8", "--iterations", "30", "--batch-size", "16", "--no-progress"]
@@ -39,14 +40,6 @@ def run_npgan(args, cwd, *, code=None, file_size_limit=None, timeout=60):
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "PYTHONPATH": ROOT},
                           preexec_fn=limit if file_size_limit is not None else None)
-
-
-def assert_one_npgan_line(err, *fragments):
-    assert "Traceback" not in err, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("npgan: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], err
 
 
 def temporaries(directory):

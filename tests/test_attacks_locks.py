@@ -18,6 +18,7 @@ import npgan.runlock
 from npgan import sweep
 from npgan.cli import build_parser, main
 from npgan.runlock import RunLock
+from tests.cli_checks import assert_one_npgan_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--preset", "ring8", "--iterations", "5", "--batch-size", "16", "--no-progress"]
@@ -42,14 +43,6 @@ def run_npgan(args, cwd, *, code=None, file_size_limit=None, env=None, timeout=1
     command = [sys.executable, *(["-c", code] if code else ["-m", "npgan"]), *args]
     environment = {**os.environ, "PYTHONPATH": ROOT, **(env or {})}
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment)
-
-
-def assert_one_npgan_line(err, *fragments):
-    assert "Traceback" not in err, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("npgan: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], err
 
 
 def leftovers(directory):
