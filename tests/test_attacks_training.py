@@ -17,11 +17,10 @@ import pytest
 
 from npgan.checkpoint import load_checkpoint
 from npgan.cli import main
-from npgan.data.toy import GAUSS1D
 from npgan.divergences import DIVERGENCE_NAMES, generator_objective, variational_objective
+from npgan.experiments.f_divergences import divergence_run
 from npgan.gan import StepResult
 from npgan.models import PRESETS, preset_config
-from npgan.train import Trainer, TrainingDiverged
 
 SEEDS = (0, 1, 2)
 GAUSS1D_MEAN, GAUSS1D_STD = 4.0, 0.5
@@ -30,18 +29,11 @@ RUNAWAY_BOUND = 1e5  # npgan.train.RUNAWAY_LOGIT
 
 def _gauss1d_moments(job):
     """G's sample mean and std after the run `npgan train --preset gauss1d --divergence NAME --seed
-    SEED` trains (the same configuration and Trainer; without its run directory), or None if it
-    diverged."""
+    SEED` trains (npgan.experiments.f_divergences.divergence_run: the same configuration and
+    Trainer, without its run directory), or None if it diverged."""
     name, seed = job
-    trainer = Trainer(preset_config("gauss1d", divergence=name, seed=seed), GAUSS1D)
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            for _ in range(trainer.config["iterations"]):
-                trainer.train_iteration()
-    except TrainingDiverged:
-        return None
-    samples = trainer.sample(5000, np.random.default_rng(seed + 1))
-    return float(np.mean(samples)), float(np.std(samples))
+    samples = divergence_run(name, seed=seed, preset="gauss1d", samples=5000)
+    return None if samples is None else (float(np.mean(samples)), float(np.std(samples)))
 
 
 def test_every_divergence_trains_gauss1d_from_its_defaults_on_three_seeds():

@@ -55,18 +55,23 @@ class LayerRunner:
         for layer in self.layers:
             layer.skip_backward()
 
+    @staticmethod
+    def affine_kernels(layer, x):
+        """Check x against ``layer`` (a Linear or a Maxout); the compiled kernels for x and its
+        W and b, or None (run the reference)."""
+        layer.check_input(x, layer.in_features)
+        return backend.compiled_kernels(x, layer.params["W"], layer.params["b"])
+
 
 class LinearRunner(LayerRunner):
     """y = x @ W, then the bias added in place."""
 
     def forward(self, x):
         (linear,) = self.layers
-        W, b = linear.params["W"], linear.params["b"]
-        linear.check_input(x, linear.in_features)
-        kernels = backend.compiled_kernels(x, W, b)
+        kernels = self.affine_kernels(linear, x)
         if kernels is None:
             return linear.forward(x)
-        y = kernels.affine(_c(x), W, b)
+        y = kernels.affine(_c(x), linear.params["W"], linear.params["b"])
         linear.keep(y, x=x)
         return y
 
@@ -91,12 +96,10 @@ class FusedRunner(LayerRunner):
 
     def forward(self, x):
         linear, activation = self.layers
-        W, b = linear.params["W"], linear.params["b"]
-        linear.check_input(x, linear.in_features)
-        kernels = backend.compiled_kernels(x, W, b)
+        kernels = self.affine_kernels(linear, x)
         if kernels is None:
             return activation.forward(linear.forward(x))
-        y = getattr(kernels, f"affine_{self.name}")(_c(x), W, b)
+        y = getattr(kernels, f"affine_{self.name}")(_c(x), linear.params["W"], linear.params["b"])
         linear.keep(y, x=x)
         activation.keep(y, y=y)
         return y
@@ -146,12 +149,10 @@ class MaxoutRunner(LayerRunner):
 
     def forward(self, x):
         (maxout,) = self.layers
-        W, b = maxout.params["W"], maxout.params["b"]
-        maxout.check_input(x, maxout.in_features)
-        kernels = backend.compiled_kernels(x, W, b)
+        kernels = self.affine_kernels(maxout, x)
         if kernels is None:
             return maxout.forward(x)
-        y, winners = kernels.affine_maxout(_c(x), W, b, maxout.pieces)
+        y, winners = kernels.affine_maxout(_c(x), maxout.params["W"], maxout.params["b"], maxout.pieces)
         maxout.keep(y, x=x, winners=winners)
         return y
 
