@@ -1,4 +1,4 @@
-"""Mode coverage over seeds, in the form of the VEEGAN table (paper.md section 5).
+"""Mode coverage over seeds, in the form of the VEEGAN table (docs/paper.md).
 
 For each preset and seed this runs the real commands
 

@@ -1,6 +1,6 @@
 """The full Parzen-window evaluation of Table 1, timed: npgan against a direct port.
 
-The procedure (reference/paper.md section 3): 10,000 kernel centres, sigma the best of
+The procedure (docs/paper.md): 10,000 kernel centres, sigma the best of
 numpy.logspace(-1, 0, 10) on the first 1,000 validation images, the mean log-likelihood
 of the 10,000 test images at that sigma; 784-d MNIST pixels.
 

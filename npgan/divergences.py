@@ -40,7 +40,7 @@ optimal V is log(e^e - 1) = 2.65 (KL), -log(e - 1) = -0.54 (reverse KL, Hellinge
 (Pearson, JS, GAN). float32 outputs are computed in float64; the gradients are handed back
 in float32.
 
-f(u) is the definition (paper.md section 6; some printed tables swap Pearson and Neyman).
+f(u) is the definition (docs/paper.md; some printed tables swap Pearson and Neyman).
 f(1) = 0, so D_f(P || P) = 0, for every row but GAN: its f(1) = -log 4, and its D_f is
 C(G) = -log 4 + 2 JSD, at least -log 4 (Theorem 1).
 """

@@ -104,7 +104,7 @@ PRESETS = {
                "log_every": 500, "checkpoint_every": 4000},
 }
 
-# The authors' MNIST model, every number from paper.md section 2 (their released pylearn2
+# The authors' MNIST model, every number from docs/paper.md (their released pylearn2
 # configuration). The number of epochs behind Table 1 is not published; 250 is where the
 # momentum schedule ends.
 PAPER_MNIST_EPOCHS = 250

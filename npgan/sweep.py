@@ -57,7 +57,7 @@ SWEEP_RECORD = "sweep.json"
 RECORD_FORMAT = 1
 COMPLETE = ("ok", "diverged")
 
-# Srivastava et al. (2017), paper.md section 5: (modes captured, % high quality), 2,500 samples, 5 runs.
+# Srivastava et al. (2017), docs/paper.md: (modes captured, % high quality), 2,500 samples, 5 runs.
 VEEGAN_ROWS = {
     "ring8": [("GAN", 1, 99.3), ("ALI", 2.8, 0.13), ("Unrolled GAN", 7.6, 35.6), ("VEEGAN", 8, 52.9)],
     "grid25": [("GAN", 3.3, 0.5), ("ALI", 15.8, 1.6), ("Unrolled GAN", 23.6, 16.0), ("VEEGAN", 24.6, 40.0)],
@@ -532,7 +532,7 @@ def summarise(runs, results):
 
 
 def summary_markdown(preset, runs, summary, command=None):
-    """summary.md: the VEEGAN table's form (paper.md section 5), one row per grid point, mean +- std
+    """summary.md: the VEEGAN table's form (docs/paper.md), one row per grid point, mean +- std
     over the seeds, with VEEGAN's published rows above for ring8 and grid25."""
     config = runs[0]["config"]
     keys = list(runs[0]["point"])

@@ -1,7 +1,7 @@
 """Attacks on the files npgan writes and reads (issue 17, items 1, 2, 7, 13, 15 and the full
 disks it saw): outputs that are not regular files, planted symbolic links in a run directory,
 the temporaries a SIGKILL leaves, a FIFO as metrics.jsonl, a write that fails half-way. Each
-is refused with one line on stderr that starts with "npgan:" (no traceback, the README's
+is refused with one line on stderr that starts with "npgan:" (no traceback, docs/troubleshooting.md's
 exit code), or survived; a file outside the run directory never changes, an old file is never
 truncated, and no temporary is left behind. Run as root, as CI does: root may write anywhere,
 so only npgan's own checks stand between a mistake and /dev/null."""

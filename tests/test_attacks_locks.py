@@ -1,6 +1,6 @@
 """Attacks on the lock, the signals around it, the sweep directory and the command line
 (issue 17, items 6, 8, 9, 10, 11, 14, 16): each refused or survived with one line on
-stderr that starts with "npgan:", the exit code the README gives, no traceback, and
+stderr that starts with "npgan:", the exit code docs/troubleshooting.md gives, no traceback, and
 nothing left behind (no .lock, no temporary file, another sweep's results untouched)."""
 
 import argparse

@@ -126,7 +126,7 @@ def test_learning_rate_after_50000_steps_with_the_paper_decay():
         optimizer.step(grads)
     assert optimizer.current_learning_rate == pytest.approx(0.1 / 1.000004**50_000, rel=1e-14)
     assert optimizer.current_learning_rate == pytest.approx(0.0819, abs=5e-5)
-    # The paper.md table: 500 updates per epoch, epoch 250 -> 0.0607, epoch 500 -> 0.0368.
+    # The learning rates of docs/paper.md: 500 updates per epoch, epoch 250 -> 0.0607, epoch 500 -> 0.0368.
     assert optimizer.learning_rate_at_iteration(250 * 500) == pytest.approx(0.0607, abs=5e-5)
     assert optimizer.learning_rate_at_iteration(500 * 500) == pytest.approx(0.0368, abs=5e-5)
 

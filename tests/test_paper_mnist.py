@@ -1,4 +1,4 @@
-"""The paper-mnist preset against paper.md section 2, and training on image data: shuffled
+"""The paper-mnist preset against docs/paper.md, and training on image data: shuffled
 passes, epoch checkpoints, samples.png, the diversity monitor, resume, Figures 2 and 3."""
 
 import json

@@ -8,7 +8,7 @@ dimensions, all with the same per-dimension standard deviation s:
     log p(x) = logsumexp_k( -||x - c_k||^2 / (2 s^2) ) - log K - (d/2) log(2 pi s^2)
 
 The values are fixed, because results are compared with the VEEGAN table
-(Srivastava et al. 2017, see reference/paper.md section 5):
+(Srivastava et al. 2017, see docs/paper.md):
 
 - ``gauss1d``: one Gaussian, mean 4.0, std 0.5 (the 1-D example of the paper's
   Figure 1 has no published numbers; mean 4 and std 0.5 are the values of the

@@ -1,6 +1,6 @@
 """Mode coverage of samples from a mixture: the VEEGAN toy metric.
 
-Srivastava et al. (2017), see reference/paper.md section 5. Given samples x_i
+Srivastava et al. (2017), see docs/paper.md. Given samples x_i
 (n, d), mode centres c_k (K, d) and the per-dimension std s of every mode:
 
     nearest(i)  = argmin_k ||x_i - c_k||             (ties: the lowest k)

@@ -1,6 +1,6 @@
 """Parzen-window log-likelihood: the procedure behind Table 1 of the paper.
 
-reference/paper.md section 3. Given kernel centres mu_j (m, d), usually m = 10,000
+docs/paper.md. Given kernel centres mu_j (m, d), usually m = 10,000
 samples of G, and a bandwidth sigma, the density at a point x is a mixture of m
 isotropic Gaussians N(mu_j, sigma^2 I):
 
