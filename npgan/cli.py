@@ -122,16 +122,21 @@ def build_parser():
     parzen.set_defaults(run=run_evaluate_parzen)
 
     figure = commands.add_parser(
-        "figure", help="draw a figure of the paper",
+        "figure", help="draw a figure of the paper, or a run's training curves",
         description="1: Figure 1 from a real 1-D run; saturation: the generator gradients of section 3; "
                     "2: samples of a trained image generator beside the nearest training example; "
                     "3: rows of G(z) along linear interpolations between random z; divergences: G fitted to "
-                    "two modes under each f-divergence (six real runs, a few minutes).")
-    figure.add_argument("name", choices=["1", "2", "3", "saturation", "divergences"])
-    figure.add_argument("--out", help="output PNG (default: figure-<name>.png)")
+                    "two modes under each f-divergence (six real runs, a few minutes); curves: the training "
+                    "curves of a run directory (--run DIR) from its metrics.jsonl: the losses, mean D(x) and "
+                    "D(G(z)), the sample diversity and, for image runs, the quick Parzen estimate (every run "
+                    "also writes them as curves.png at each checkpoint).")
+    figure.add_argument("name", choices=["1", "2", "3", "saturation", "divergences", "curves"])
+    figure.add_argument("--out", help="output PNG (default: figure-<name>.png; for curves, DIR/curves.png)")
     figure.add_argument("--seed", type=non_negative_int, default=0,
                         help="seed of the run behind Figure 1, of the noise of Figures 2 and 3 (default: 0)")
     figure.add_argument("--checkpoint", help="Figures 2 and 3: a checkpoint of an MNIST or Fashion-MNIST run")
+    figure.add_argument("--run", dest="run_dir", metavar="DIR",
+                        help="curves: a run directory of npgan train or npgan sweep (its --out)")
     add_data_dir_option(figure)
     add_generator_option(figure)
     figure.set_defaults(run=run_figure)
@@ -267,6 +272,12 @@ def run_evaluate_parzen(args):
 
 
 def run_figure(args):
+    if args.data_dir is not None and args.name != "2":
+        raise UsageError("--data-dir is for figure 2 (its nearest training examples)")
+    if args.name == "curves":
+        return run_figure_curves(args)
+    if args.run_dir is not None:
+        raise UsageError(f"--run is for figure curves (a run's training curves); figure {args.name} takes no --run")
     from npgan.data.mnist import IMAGE_DATASETS
     from npgan.paper_figures import divergences_figure, figure1, figure2, figure3, saturation_figure
 
@@ -274,8 +285,6 @@ def run_figure(args):
     needs_checkpoint = args.name in ("2", "3")
     if needs_checkpoint != (args.checkpoint is not None):
         raise UsageError(f"figure {args.name} {'needs' if needs_checkpoint else 'takes no'} --checkpoint")
-    if args.data_dir is not None and args.name != "2":
-        raise UsageError("--data-dir is for figure 2 (its nearest training examples)")
     check_output(out)
     if needs_checkpoint:
         gan, config = _load_gan(args.checkpoint, IMAGE_DATASETS, f"figure {args.name} needs an image generator",
@@ -302,6 +311,58 @@ def run_figure(args):
     except OSError as error:
         return write_failed(out, error)
     print(f"wrote {out} ({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def run_figure_curves(args):
+    """npgan figure curves --run DIR: the training curves of a run directory, from its metrics.jsonl
+    (npgan.run.read_metrics: a torn last line left out, any other damaged line refused) and its
+    config.json, drawn as the run draws curves.png (npgan.monitors.curves_figure); to --out, or
+    to DIR/curves.png."""
+    from npgan.monitors import curves_figure
+    from npgan.run import RunDirectoryError, read_metrics
+    from npgan.runlock import read_json
+
+    if args.checkpoint is not None:
+        raise UsageError("figure curves takes no --checkpoint: it reads the run directory given by --run "
+                         "(its metrics.jsonl and config.json)")
+    if args.run_dir is None:
+        raise UsageError("figure curves needs --run DIR: the run directory npgan train wrote (its --out)")
+    run_dir = args.run_dir
+    if not os.path.isdir(run_dir):
+        what = "is not a directory" if os.path.lexists(run_dir) else "does not exist"
+        raise UsageError(f"--run {run_dir}: it {what}; give the run directory npgan train wrote (its --out)")
+    out = args.out if args.out is not None else os.path.join(run_dir, "curves.png")
+    check_output(out)
+    metrics_path = os.path.join(run_dir, "metrics.jsonl")
+    try:
+        records, torn = read_metrics(metrics_path)
+    except FileNotFoundError:
+        raise UsageError(f"{run_dir} has no metrics.jsonl: is it a run directory of npgan train (its --out)?") from None
+    except RunDirectoryError as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        raise UsageError(f"cannot read {metrics_path}: {error.strerror or error}") from None
+    if not records:
+        raise UsageError(f"{metrics_path} holds no metrics record yet (the first comes after log_every "
+                         "iterations): nothing to draw")
+    config_path = os.path.join(run_dir, "config.json")
+    config = read_json(config_path)
+    if not isinstance(config, dict) or not {"preset", "seed", "generator_loss"} <= set(config):
+        raise UsageError(f"{config_path} is missing or damaged (npgan train writes it when a run starts): "
+                         "is it a run directory of npgan train?")
+    started = time.perf_counter()
+    try:
+        curves_figure(config, records, out)
+    except ValueError as error:
+        raise UsageError(f"{config_path}: {error}") from None
+    except OSError as error:
+        return write_failed(out, error)
+    first, last = records[0]["iteration"], records[-1]["iteration"]
+    drawn = (f"{len(records)} records, iterations {first} to {last}" if len(records) > 1
+             else f"1 record, iteration {last}")
+    note = "; its last line, torn mid-write, left out" if torn else ""
+    print(f"wrote {out} from {metrics_path}: {drawn}{note} ({time.perf_counter() - started:.1f} s)")
     return 0
 
 

@@ -42,7 +42,7 @@ def add_train_command(commands):
     train = commands.add_parser(
         "train", help="train a GAN with Algorithm 1",
         description="Train G and D with Algorithm 1 of the paper. Writes config.json, metrics.jsonl, "
-                    "checkpoint.npz and samples.png into --out.")
+                    "checkpoint.npz, samples.png and curves.png into --out.")
     train.add_argument("--preset", choices=sorted(PRESETS),
                        help=f"experiment preset (default: {DEFAULT_PRESET}; with --resume: the run's)")
     train.add_argument("--seed", type=non_negative_int, help="the one seed of the run (default: 0; with --resume: "
@@ -249,8 +249,10 @@ def _train_locked(args, out, config, changes, phase):
         return 1
     finally:
         _close(bar)
-    print(f"done: {os.path.join(out, 'config.json')}, {os.path.join(out, 'metrics.jsonl')}, "
-          f"{checkpoint}, {os.path.join(out, 'samples.png')}")
+    written = [os.path.join(out, name) for name in ("config.json", "metrics.jsonl")] + [checkpoint]
+    written += [path for path in (os.path.join(out, name) for name in ("samples.png", "curves.png"))
+                if os.path.exists(path)]
+    print(f"done: {', '.join(written)}")
     return 0
 
 
@@ -331,7 +333,7 @@ def _progress_bar(total, done, *, quiet):
         if record["collapse_warning"]:
             message = (f"npgan: warning: at iteration {record['iteration']} G's samples vary far less than the "
                        f"data (diversity {record['sample_diversity']:.3f} vs {record['data_diversity']:.3f}): "
-                       "mode collapse? See samples.png.")
+                       "mode collapse? See samples.png and curves.png.")
             if bar is None:
                 print(message, file=sys.stderr)
             else:

@@ -6,16 +6,19 @@
     draw_samples       samples.png: a 10 x 10 grid of G's samples (images) or 2,500 samples over
                        the toy density, always from the same noise so that successive
                        checkpoints compare
+    draw_curves        curves.png: the training curves of metrics.jsonl (the losses, mean D(x)
+                       and D(G(z)), the diversities, the quick Parzen estimate), at every
+                       checkpoint; `npgan figure curves --run DIR` draws the same from the files
     draw_score_curve   parzen.png: the quick Parzen estimate against the epoch
 
-A run of toy data gets samples.png only: its distribution has no validation split.
+A run of toy data gets samples.png and curves.png only: its distribution has no validation split.
 """
 
 import numpy as np
 
 from npgan.data.mnist import ImageData
 from npgan.evaluate.parzen import quick_parzen
-from npgan.plots import parzen_curve_figure, samples_grid_figure, toy_samples_figure
+from npgan.plots import parzen_curve_figure, samples_grid_figure, toy_samples_figure, training_curves_figure
 from npgan.run import Monitors
 
 SAMPLES_SEED = 2**31 - 1  # fixed noise for samples.png: not drawn from the training streams
@@ -23,11 +26,11 @@ SAMPLES_SEED = 2**31 - 1  # fixed noise for samples.png: not drawn from the trai
 
 def standard_monitors(dataset):
     """The Monitors of a run on ``dataset``: the quick Parzen estimate and its curve for image
-    data, samples.png for every dataset."""
+    data, samples.png and curves.png for every dataset."""
     if isinstance(dataset, ImageData):
         return Monitors(validation_score=quick_parzen_score, draw_samples=draw_samples,
-                        draw_score_curve=draw_parzen_curve)
-    return Monitors(draw_samples=draw_samples)
+                        draw_score_curve=draw_parzen_curve, draw_curves=draw_curves)
+    return Monitors(draw_samples=draw_samples, draw_curves=draw_curves)
 
 
 def quick_parzen_score(trainer):
@@ -51,5 +54,22 @@ def draw_samples(trainer, path):
 def draw_parzen_curve(trainer, curve, path):
     """parzen.png: the quick Parzen estimate of each scored epoch, ``curve`` [(epoch, score), ...]."""
     config = trainer.config
-    parzen_curve_figure([epoch for epoch, _ in curve], [value for _, value in curve], path,
+    decay = config.get("generator_average_decay") or 0.0
+    label = f"averaged G (decay {decay:g})" if decay > 0 else "G as trained"
+    parzen_curve_figure([epoch for epoch, _ in curve], [value for _, value in curve], path, label=label,
                         title=f"{config['preset']}, seed {config['seed']}: quick Parzen estimate on validation")
+
+
+def draw_curves(trainer, records, path):
+    """curves.png: the training curves of the run's metrics records so far (none yet: not drawn)."""
+    if records:
+        curves_figure(trainer.config, records, path)
+
+
+def curves_figure(config, records, path):
+    """The training curves of a run of configuration ``config``: what every run writes as
+    curves.png at its checkpoints and `npgan figure curves --run DIR` draws. Returns the Figure."""
+    divergence = config.get("divergence", "gan")
+    title = f"{config['preset']}, seed {config['seed']}" + ("" if divergence == "gan" else f", {divergence}")
+    return training_curves_figure(list(records), path, title=f"{title}: training curves",
+                                  divergence=divergence, generator_loss=config["generator_loss"])

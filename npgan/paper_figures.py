@@ -8,11 +8,13 @@ exist; rendered in memory, written atomically) and returns the numbers it drew.
 
 figure1(out_path, *, seed=0)
     Figure 1 of the paper from a real 1-D run on gauss1d (the protocol, panels (a)-(d),
-    is npgan.experiments.figure1). Each of the four panels shows p_data (black dots),
-    p_g (green line), D(x) = sigmoid(logit) (blue dashes; in (b) Proposition 1's
-    D*(x) = p_data / (p_data + p_g) as a thin line) and, below the x line, the map
-    x = G(z): arrows from evenly spaced z on the z line up to G(z) on the x line; where
-    the arrows crowd together, p_g is high.
+    is npgan.experiments.figure1). Each of the four panels shows, over a labelled x axis,
+    p_data (black dots), p_g (green line), D(x) = sigmoid(logit) (blue dashes; in (b)
+    Proposition 1's D*(x) = p_data / (p_data + p_g) as a thin line), the line D = 1/2
+    (D at Theorem 1's optimum) and, below the x axis, the map x = G(z): arrows from
+    evenly spaced z on the z line (-sqrt 3 on the left in every panel) up to G(z) on the
+    x axis; where the arrows crowd together, p_g is high, where they cross G is
+    decreasing. draw_figure1 returns the Figure without writing it.
 
 figure2(gan, config, training_images, out_path, *, image_shape=(28, 28), rows=5, columns=6, seed=0)
     Figure 2 of the paper: ``rows`` rows of ``columns - 1`` samples of G (drawn
@@ -42,7 +44,8 @@ divergences_figure(out_path, *, seed=0)
     f-divergence of npgan.divergences, one panel each, with the mass G puts within 3
     std of each mode: mode-covering against mode-seeking, from real runs
     (npgan.experiments.f_divergences.divergence_runs; per-divergence settings in
-    DIVERGENCE_RUN_SETTINGS).
+    DIVERGENCE_RUN_SETTINGS). Each panel has x and density axes, a legend, and names the
+    G loss its run trained with. draw_divergences_figure returns the Figure unwritten.
 """
 
 import math
@@ -51,7 +54,12 @@ import numpy as np
 
 from npgan.data.toy import BIMODAL1D
 from npgan.evaluate.neighbours import nearest_neighbours
-from npgan.experiments.f_divergences import DIVERGENCE_RUN_SETTINGS, divergence_runs, mode_masses
+from npgan.experiments.f_divergences import (
+    DIVERGENCE_RUN_SETTINGS,
+    divergence_run_config,
+    divergence_runs,
+    mode_masses,
+)
 from npgan.experiments.figure1 import (
     FIGURE1_BULK_FRACTION,
     FIGURE1_DISCRIMINATOR_STEPS,
@@ -86,9 +94,18 @@ FIGURE2_NEIGHBOUR_COLOUR = "tab:orange"
 def figure1(out_path, *, seed=0):
     """Figure 1 of the paper from a real run on gauss1d; writes a PNG, returns its numbers.
 
-    Runs npgan.experiments.figure1.figure1_panels(seed) and draws its four panels (module
-    docstring). Takes about 13 s on an idle core. Returns a dict of floats (and int step
-    counts):
+    Runs npgan.experiments.figure1.figure1_panels(seed), draws its four panels with
+    draw_figure1 (module docstring) and returns figure1_numbers of them. Takes about 13 s
+    on an idle core.
+    """
+    check_out_path(out_path)
+    panels = figure1_panels(seed)
+    write_png(draw_figure1(panels, seed=seed), out_path)
+    return figure1_numbers(panels)
+
+
+def figure1_numbers(panels):
+    """The numbers of Figure 1's panels (figure1_panels), a dict of floats (and int step counts):
 
         iterations_a, discriminator_steps_b, generator_steps_c, iterations_d
         generator_mean_<p>, generator_std_<p>    mean and std of p_g in panel p
@@ -99,9 +116,6 @@ def figure1(out_path, *, seed=0):
     for p in a, b, c, d; the bulk is where p_data + p_g > FIGURE1_BULK_FRACTION
     times its maximum (elsewhere D* is 0/0-like and D is unconstrained).
     """
-    check_out_path(out_path)
-    panels = figure1_panels(seed)
-    _draw_figure1(panels, out_path, seed)
     numbers = {}
     for panel in panels:
         key = panel["key"]
@@ -115,7 +129,15 @@ def figure1(out_path, *, seed=0):
     return numbers
 
 
-def _draw_figure1(panels, out_path, seed):
+def draw_figure1(panels, *, seed):
+    """The matplotlib Figure of Figure 1 for the panels of figure1_panels(seed) (not written).
+
+    In every panel: the x axis (ticks, labelled x) at height 0, with the densities and D
+    above it on one y scale (ticks 0, 1/2, 1); a dotted line at D = 1/2, the value of D at
+    Theorem 1's optimum; below it the z line, z = -sqrt 3 on the left and +sqrt 3 on the
+    right in every panel, with arrows from evenly spaced z up to x = G(z) (where G is
+    decreasing the arrows cross).
+    """
     x = panels[0]["x"]
     visible = np.zeros(x.size, dtype=bool)
     for panel in panels:
@@ -130,13 +152,15 @@ def _draw_figure1(panels, out_path, seed):
     # Densities and D share the y axis; a collapsed G's spike is clipped rather than squashing D.
     tallest = max(max(panel["p_data"].max(), panel["p_g"].max()) for panel in panels)
     top = min(max(1.05, 1.08 * tallest), 2.0)
-    x_line, z_line = 0.0, -0.42 * top
-    # The z line: U(-sqrt 3, sqrt 3) drawn under the middle of the x range.
+    z_line = -0.45 * top
+    # The z line: U(-sqrt 3, sqrt 3) drawn under the middle of the x range, -sqrt 3 on the left.
     z_centre, z_half_length = (low + high) / 2, 0.3 * (high - low)
 
-    figure, axes = new_figure(figsize=(17, 5.6), ncols=4)
-    for ax, panel in zip(axes, panels):
+    figure, axes = new_figure(figsize=(15.5, 5.8), ncols=4)
+    for index, (ax, panel) in enumerate(zip(axes, panels)):
         xs = x[shown]
+        ax.plot([low, high], [0.5, 0.5], color="0.45", linestyle=":", linewidth=1.2,
+                label=r"$D = 1/2$, D at the optimum $p_g = p_{\rm data}$ (Theorem 1)")
         ax.plot(xs, panel["p_data"][shown], color="black", linestyle=(0, (1, 2)), linewidth=2.2,
                 label=r"data density $p_{\rm data}$")
         ax.plot(xs, panel["p_g"][shown], color="green", linewidth=2.0, label=r"generator density $p_g$")
@@ -149,23 +173,7 @@ def _draw_figure1(panels, out_path, seed):
             optimal = np.where(panel["bulk"], panel["optimal_discriminator"], np.nan)
             ax.plot(xs, optimal[shown], color="blue", linewidth=0.9, alpha=0.8,
                     label=r"$D^*(x) = p_{\rm data} / (p_{\rm data} + p_g)$ (Proposition 1)")
-        ax.plot([low, high], [x_line, x_line], color="black", linewidth=1.0)
-        ax.plot([z_centre - z_half_length, z_centre + z_half_length], [z_line, z_line], color="black",
-                linewidth=1.0)
-        # p_z is symmetric, so the z line is drawn in whichever direction makes G increasing
-        # overall (fewer crossing arrows); its end labels say which way it runs.
-        direction = 1.0 if panel["x_arrows"][-1] >= panel["x_arrows"][0] else -1.0
-        z_positions = z_centre + direction * panel["z_arrows"] / math.sqrt(3.0) * z_half_length
-        for start, end in zip(z_positions, panel["x_arrows"]):
-            ax.annotate("", xy=(end, x_line), xytext=(start, z_line),
-                        arrowprops={"arrowstyle": "-|>", "linewidth": 0.7, "color": "0.35",
-                                    "shrinkA": 0, "shrinkB": 0, "mutation_scale": 7})
-        ax.text(low, x_line + 0.02 * top, "x", fontsize=12, ha="left", va="bottom", style="italic")
-        ax.text(z_centre - z_half_length - 0.06 * (high - low), z_line, "z", fontsize=12, ha="right",
-                va="center", style="italic")
-        for end, text in ((-1.0, "-\u221a3"), (1.0, "+\u221a3")):
-            ax.text(z_centre + direction * end * z_half_length, z_line - 0.03 * top, text, fontsize=8,
-                    ha="center", va="top")
+        _draw_z_line(ax, panel, z_centre, z_half_length, z_line, top)
         numbers = panel["numbers"]
         lines = [f"p_g: mean {numbers['generator_mean']:.2f}, std {numbers['generator_std']:.2f}",
                  f"JSD(p_data || p_g) = {numbers['jensen_shannon']:.3f}",
@@ -175,17 +183,49 @@ def _draw_figure1(panels, out_path, seed):
                 family="monospace", color="0.25")
         ax.set_title(panel["label"], fontsize=10)
         ax.set_xlim(low, high)
-        ax.set_ylim(z_line - 0.08 * top, top * 1.25)
-        ax.set_axis_off()
+        ax.set_ylim(z_line - 0.1 * top, top * 1.3)
+        _figure1_axes(ax, top, ylabel=index == 0)
     handles, labels = axes[1].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=4, frameon=False, fontsize=10)
+    figure.legend(handles, labels, loc="lower center", ncol=5, frameon=False, fontsize=10)
     figure.suptitle(r"Figure 1 from a real run on gauss1d: $p_{\rm data} = N(4, 0.5^2)$, "
                     f"z ~ U(\u2212\u221a3, \u221a3), seed {seed}; arrows: x = G(z) for evenly spaced z.\n"
                     "Numbers: mean |D \u2212 D*| and mean |D \u2212 1/2| over the bulk, where "
                     f"p_data + p_g > {100 * FIGURE1_BULK_FRACTION:g}% of its maximum; outside it nothing "
                     "constrains D (drawn faint there).", fontsize=10)
-    figure.subplots_adjust(left=0.01, right=0.99, top=0.80, bottom=0.09, wspace=0.04)
-    write_png(figure, out_path)
+    figure.subplots_adjust(left=0.045, right=0.99, top=0.81, bottom=0.1, wspace=0.14)
+    return figure
+
+
+def _figure1_axes(ax, top, *, ylabel):
+    """The x axis at height 0 (ticks, label x at its right end) and a y axis from 0 to 1 for the
+    densities and D; nothing below 0, where the z line is."""
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_position(("data", 0.0))
+    ax.spines["left"].set_bounds(0.0, min(top, 1.5))
+    ax.set_yticks([0.0, 0.5, 1.0] + ([1.5] if top >= 1.5 else []))
+    ax.tick_params(labelsize=8)
+    ax.set_xlabel("x", fontsize=11, style="italic", loc="right", labelpad=0)
+    if ylabel:
+        ax.set_ylabel("density, and D(x)", fontsize=9, loc="top")
+
+
+def _draw_z_line(ax, panel, z_centre, z_half_length, z_line, top):
+    """The z line under the x axis, -sqrt 3 on the left, and the arrows z -> x = G(z)."""
+    ax.plot([z_centre - z_half_length, z_centre + z_half_length], [z_line, z_line], color="black",
+            linewidth=1.0)
+    z_positions = z_centre + panel["z_arrows"] / math.sqrt(3.0) * z_half_length
+    for start, end in zip(z_positions, panel["x_arrows"]):
+        ax.annotate("", xy=(end, 0.0), xytext=(start, z_line),
+                    arrowprops={"arrowstyle": "-|>", "linewidth": 0.7, "color": "0.35",
+                                "shrinkA": 0, "shrinkB": 0, "mutation_scale": 7})
+    ax.text(z_centre - 1.12 * z_half_length, z_line, "z", fontsize=11, ha="right",
+            va="center", style="italic")
+    for position, text in ((-1.0, "\u2212\u221a3"), (0.0, "0"), (1.0, "+\u221a3")):
+        ax.plot([z_centre + position * z_half_length] * 2, [z_line, z_line - 0.02 * top], color="black",
+                linewidth=1.0)
+        ax.text(z_centre + position * z_half_length, z_line - 0.03 * top, text, fontsize=8, ha="center",
+                va="top")
 
 
 # ------------------------------------------------------------------------ saturation
@@ -226,38 +266,76 @@ def saturation_figure(out_path):
 # ------------------------------------------------------------------- f-divergences
 
 
+#: The divergences figure: each f-divergence's name in its panel title.
+DIVERGENCE_TITLES = {"kl": "KL", "reverse-kl": "reverse KL", "pearson": "Pearson \u03c7\u00b2",
+                     "hellinger": "squared Hellinger", "js": "Jensen-Shannon", "gan": "GAN"}
+#: The generator objectives of npgan.divergences.generator_objective, as the panels name them.
+GENERATOR_LOSS_FORMULAS = {"minimax": r"$L_G = -$mean $f^*(g_f(V(G(z))))$",
+                           "non-saturating": r"$L_G = -$mean $g_f(V(G(z)))$"}
+
+
 def divergences_figure(out_path, *, seed=0):
     """G fitted to the two-mode bimodal1d target under each f-divergence; writes a PNG and
     returns {name: per-mode masses, or None if the run diverged}.
 
-    One panel per divergence: a histogram of G's samples over the data density, titled
-    with the mass within 3 std of each mode. The f-GAN paper's contrast: KL (and the
-    divergences near it) cover both modes, reverse KL seeks one.
+    Runs npgan.experiments.f_divergences.divergence_runs(seed=seed) and draws them with
+    draw_divergences_figure.
     """
     check_out_path(out_path)
-    runs = divergence_runs(seed=seed)
-    figure, axes = new_figure(figsize=(12.0, 6.5), nrows=2, ncols=(len(runs) + 1) // 2)
+    figure, masses = draw_divergences_figure(divergence_runs(seed=seed), seed=seed)
+    write_png(figure, out_path)
+    return masses
+
+
+def draw_divergences_figure(runs, *, seed):
+    """The Figure of the divergences figure for ``runs`` ({name: samples (n, 1), or None if the
+    run diverged}, as divergence_runs(seed=seed) returns them) and the per-mode masses drawn.
+
+    One panel per divergence: a histogram of G's samples over the data density (x against
+    density, each panel with its legend), titled with the divergence, the mass G puts within 3
+    std of each mode, the G loss its run trained with (npgan.divergences.generator_objective:
+    minimax or non-saturating) and any setting that run changes from the bimodal1d preset. The
+    f-GAN paper's contrast: KL (and the divergences near it) cover both modes, reverse KL seeks one.
+    """
+    figure, axes = new_figure(figsize=(13.0, 8.0), nrows=2, ncols=(len(runs) + 1) // 2)
     grid = np.linspace(-5.0, 5.0, 801)
     density = np.exp(BIMODAL1D.log_density(grid[:, None]))
     masses = {}
     for ax, (name, samples) in zip(axes, runs.items()):
-        ax.plot(grid, density, color="black", linestyle=(0, (1, 2)), linewidth=2, label="data")
-        settings = "".join(f"\n({key} {value})" for key, value in DIVERGENCE_RUN_SETTINGS.get(name, {}).items())
+        generator_loss = divergence_run_config(name, seed=seed)["generator_loss"]
+        changes = {key: value for key, value in DIVERGENCE_RUN_SETTINGS.get(name, {}).items()
+                   if key != "generator_loss"}
+        heading = f"{DIVERGENCE_TITLES.get(name, name)} ({name})"
+        loss_line = f"G loss {generator_loss}: {GENERATOR_LOSS_FORMULAS[generator_loss]}"
+        if name == "gan" and generator_loss == "non-saturating":
+            loss_line = f"G loss {generator_loss}: " + r"$L_G = -$mean $\log D(G(z))$"
+        settings = "".join(f", {key} {value}" for key, value in changes.items())
+        ax.plot(grid, density, color="black", linestyle=(0, (1, 2)), linewidth=2,
+                label="data density (bimodal1d)")
         if samples is None:
             masses[name] = None
-            ax.set_title(f"{name}: diverged{settings}", fontsize=10)
-            continue
-        masses[name] = mode_masses(samples)
-        shown = samples[(samples[:, 0] >= -5) & (samples[:, 0] <= 5), 0]
-        ax.hist(shown, bins=100, range=(-5, 5), density=True, color="tab:blue", alpha=0.5, label="G")
-        ax.set_title(f"{name}: mass at -2 / +2 = {masses[name][0]:.2f} / {masses[name][1]:.2f}{settings}",
-                     fontsize=10)
+            ax.text(0.5, 0.5, "the run diverged:\nno samples of G", transform=ax.transAxes, ha="center",
+                    va="center", fontsize=10, color="tab:red")
+            ax.set_title(f"{heading}: diverged{settings}\n{loss_line}", fontsize=9.5)
+        else:
+            masses[name] = mode_masses(samples)
+            shown = samples[(samples[:, 0] >= -5) & (samples[:, 0] <= 5), 0]
+            ax.hist(shown, bins=100, range=(-5, 5), density=True, color="tab:blue", alpha=0.5,
+                    label=f"G: {samples.shape[0]:,} samples")
+            ax.set_title(f"{heading}{settings}\n{loss_line}\nmass within 3 std of -2 / +2: "
+                         f"{masses[name][0]:.2f} / {masses[name][1]:.2f}", fontsize=9.5)
         ax.set_xlim(-5, 5)
-    axes[0].legend(fontsize=8)
-    figure.suptitle(f"G fitted to two modes under each f-divergence (bimodal1d, seed {seed})", fontsize=11)
+        ax.set_ylim(0.0, 1.3 * ax.get_ylim()[1])  # room for the legend above the modes
+        ax.set_xlabel("x", fontsize=9)
+        ax.set_ylabel("density", fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.legend(loc="upper center", fontsize=8, frameon=False)
+    for ax in axes[len(runs):]:
+        ax.set_axis_off()
+    figure.suptitle(f"G fitted to two modes under each f-divergence (bimodal1d, seed {seed}): each panel "
+                    f"is `npgan train --preset bimodal1d --divergence NAME --seed {seed}`", fontsize=11)
     figure.tight_layout()
-    write_png(figure, out_path)
-    return masses
+    return figure, masses
 
 
 # ------------------------------------------------------------------------- Figure 2

@@ -26,8 +26,15 @@ toy_samples_figure(samples, toy, out_path, *, title=None)
 
 parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", references=None, more=None)
     A Parzen log-likelihood against the epoch, with optional labelled horizontal
-    reference lines (Table 1's rows, the real-data reference). What an image run
-    writes as parzen.png.
+    reference lines (Table 1's rows, the real-data reference), each in its own colour
+    in every plot; far-outlying first epochs are left below the y axis and listed.
+    What an image run writes as parzen.png. draw_parzen_curve_figure gives the Figure.
+
+training_curves_figure(records, out_path, *, title=None, divergence="gan", generator_loss="non-saturating")
+    A run's metrics.jsonl records against the iteration: the losses (with their values
+    where D = 1/2), mean D(x) and D(G(z)) with the line D = 1/2, G's sample diversity
+    against the data's, and the quick Parzen estimate when the records have one. What
+    every run writes as curves.png; returns the Figure.
 
 The helpers shared with npgan.paper_figures: new_figure (a Figure on its own Agg
 canvas), check_out_path, write_png, image_shape_of, require_finite_samples, show_grid,
@@ -42,7 +49,7 @@ import numpy as np
 from npgan.data.toy import ToyDistribution
 from npgan.evaluate.modes import evaluate_toy
 from npgan.fileio import write_atomically
-from npgan.validate import is_integer, require_integer
+from npgan.validate import is_integer, is_real, require_integer
 
 PNG_DPI = 110
 
@@ -168,15 +175,114 @@ def toy_samples_figure(samples, toy, out_path, *, title=None):
 # ------------------------------------------------------------------------ Parzen curve
 
 
+#: Parzen curves: each reference line has one colour in every plot, found by the start of its
+#: name (Table 1's rows, the real-data reference); any other reference gets one of
+#: PARZEN_OTHER_REFERENCE_COLOURS chosen from its name alone. The curves take PARZEN_CURVE_COLOURS
+#: in order; no reference uses those.
+PARZEN_REFERENCE_COLOURS = {"Adversarial nets": "tab:red", "real data": "black", "Deep GSN": "tab:purple",
+                            "DBN": "tab:brown", "Stacked CAE": "tab:pink"}
+PARZEN_OTHER_REFERENCE_COLOURS = ("tab:olive", "tab:gray", "goldenrod", "navy")
+PARZEN_CURVE_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:cyan")
+#: A Parzen curve's y axis reaches down at most this many times as far below its top as the
+#: lowest value of the curves' later halves (where they have settled); lower values (the first
+#: epochs, often hundreds of nats below the rest) are left below it, when that saves at least a
+#: quarter of the height.
+PARZEN_DEPTH_LIMIT = 3.0
+
+
 def parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", references=None, more=None):
     """A Parzen log-likelihood against the epoch; writes a PNG and returns (epochs, values).
 
+    label: which G the curve is (e.g. "averaged G (decay 0.99998)", "G as trained").
     references: an optional {name: value} drawn as labelled horizontal lines (e.g. the
-    rows of Table 1, or the real-data reference). more: optional further curves,
-    {label: (epochs, values)}. What a run of an image preset writes as parzen.png (the
-    quick estimate on validation) and what benchmarks/RESULTS.md shows for the
-    reproduction (the full estimate on test).
+    rows of Table 1, or the real-data reference), each in its own colour, the same in
+    every plot (PARZEN_REFERENCE_COLOURS). more: optional further curves,
+    {label: (epochs, values)}, each in epoch order. Far-outlying low values
+    (parzen_lower_limit) are left below the y axis, marked there and listed on the plot.
+    What a run of an image preset writes as parzen.png (the quick estimate on validation)
+    and what benchmarks/RESULTS.md shows for the reproduction (the full estimate on test).
+    draw_parzen_curve_figure returns the Figure unwritten.
     """
+    curves = _parzen_curves(epochs, values, label, more)
+    check_out_path(out_path)
+    write_png(draw_parzen_curve_figure(epochs, values, title=title, label=label, references=references,
+                                       more=more), out_path)
+    return curves[label]
+
+
+def draw_parzen_curve_figure(epochs, values, *, title=None, label="model", references=None, more=None):
+    """The Figure parzen_curve_figure writes (same arguments but out_path)."""
+    curves = _parzen_curves(epochs, values, label, more)
+    references = dict(references or {})
+    figure, (ax,) = new_figure(figsize=(9.0, 6.0), ncols=1)
+    markers = "os^D"
+    for index, (name, (xs, ys)) in enumerate(curves.items()):
+        ax.plot(xs, ys, marker=markers[index % len(markers)], markersize=3,
+                color=PARZEN_CURVE_COLOURS[index % len(PARZEN_CURVE_COLOURS)], linewidth=1.5, label=name)
+    # Named in the legend (close values would overlap as text), highest first as the lines are.
+    for name, value in sorted(references.items(), key=lambda item: -item[1]):
+        ax.axhline(value, color=parzen_reference_colour(name), linestyle="--", linewidth=1.0,
+                   label=f"{name}: {value:g}")
+    lower = parzen_lower_limit([ys for _, ys in curves.values()], list(references.values()))
+    if lower is not None:
+        cut = []
+        for index, (name, (xs, ys)) in enumerate(curves.items()):
+            below = ys < lower
+            if np.any(below):
+                ax.plot(xs[below], np.full(np.count_nonzero(below), lower), linestyle="none", marker="v",
+                        markersize=6, color=PARZEN_CURVE_COLOURS[index % len(PARZEN_CURVE_COLOURS)],
+                        clip_on=False, zorder=5)
+                cut.append(f"{name},\n  epoch " + ", ".join(f"{x:g}: {y:.1f}" for x, y in zip(xs[below], ys[below])))
+        ax.set_ylim(bottom=lower)
+        ax.text(0.99, 0.02, f"\u25bc below the y axis (cut off at {lower:.0f}):\n" + "\n".join(cut),
+                transform=ax.transAxes, fontsize=8, va="bottom", ha="right", multialignment="left", zorder=6,
+                bbox={"facecolor": "white", "edgecolor": "0.7", "alpha": 0.9})
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("Parzen log-likelihood (nats)")
+    ax.set_title(title if title else "Parzen-window log-likelihood", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=9, frameon=False)
+    figure.tight_layout()
+    return figure
+
+
+def parzen_reference_colour(name):
+    """The colour of the reference line ``name``, the same in every plot (PARZEN_REFERENCE_COLOURS)."""
+    for start, colour in PARZEN_REFERENCE_COLOURS.items():
+        if name.startswith(start):
+            return colour
+    return PARZEN_OTHER_REFERENCE_COLOURS[sum(name.encode()) % len(PARZEN_OTHER_REFERENCE_COLOURS)]
+
+
+def parzen_lower_limit(curves, references=()):
+    """The lower y limit of a Parzen curve figure, or None to show every value.
+
+    curves: the values of each curve in epoch order (a list of 1-D arrays). With top the
+    highest value or reference and floor the lowest finite value of the curves' later
+    halves, values below top - PARZEN_DEPTH_LIMIT * (top - floor) are left out when that
+    saves at least a quarter of the height; the limit then sits 5% of the shown span below
+    the lowest value (or reference) kept.
+    """
+    finite = [np.asarray(ys, dtype=np.float64) for ys in curves]
+    settled = np.concatenate([ys[len(ys) // 2:] for ys in finite] + [np.empty(0)])
+    settled = settled[np.isfinite(settled)]
+    every = np.concatenate(finite + [np.empty(0)])
+    every = every[np.isfinite(every)]
+    if settled.size == 0:
+        return None
+    top = max([every.max(), *references])
+    depth_limit = top - PARZEN_DEPTH_LIMIT * (top - settled.min())
+    lowest = every.min()
+    if lowest >= depth_limit:
+        return None
+    kept = min([every[every >= depth_limit].min(), *references])
+    if not top > kept or top - kept > 0.75 * (top - lowest):
+        return None
+    return float(kept - 0.05 * (top - kept))
+
+
+def _parzen_curves(epochs, values, label, more):
+    """{label: (epochs, values)} of every curve as float64 arrays, or a ValueError naming the bad one."""
     curves = {label: (epochs, values), **(more or {})}
     for name, (xs, ys) in curves.items():
         xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
@@ -184,23 +290,7 @@ def parzen_curve_figure(epochs, values, out_path, *, title=None, label="model", 
             raise ValueError(f"epochs and values of {name!r} must be equal-length non-empty 1-D sequences, got "
                              f"shapes {xs.shape} and {ys.shape}")
         curves[name] = xs, ys
-    check_out_path(out_path)
-    figure, (ax,) = new_figure(figsize=(7.5, 4.5), ncols=1)
-    markers = "os^v"
-    for index, (name, (xs, ys)) in enumerate(curves.items()):
-        ax.plot(xs, ys, marker=markers[index % len(markers)], markersize=3, color=f"C{index}", linewidth=1.5,
-                label=name)
-    for index, (name, value) in enumerate((references or {}).items()):  # in the legend: close values
-        ax.axhline(value, color=f"C{(index + len(curves)) % 10}", linestyle="--", linewidth=1.0,  # would overlap
-                   label=f"{name}: {value:g}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("Parzen log-likelihood (nats)")
-    ax.set_title(title if title else "Parzen-window log-likelihood", fontsize=10)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize=9)
-    figure.tight_layout()
-    write_png(figure, out_path)
-    return curves[label]
+    return curves
 
 
 # --------------------------------------------------------------------------- helpers
@@ -259,3 +349,112 @@ def show_grid(ax, grid):
     ax.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+# ---------------------------------------------------------------------- training curves
+
+GENERATOR_LOSS_LABELS = {"non-saturating": "L_G = -mean log D(G(z)) (non-saturating)",
+                         "minimax": "L_G = mean log(1 - D(G(z))) (minimax)"}
+
+
+def training_curves_figure(records, out_path, *, title=None, divergence="gan", generator_loss="non-saturating"):
+    """A run's training curves against the iteration; writes a PNG and returns the Figure.
+
+    records: the run's metrics.jsonl records in order (dicts with an integer "iteration"), as
+    npgan.run.read_metrics gives them; each point is a mean over the log_every iterations up to
+    it. The panels, top to bottom (the Figure's axes, in this order):
+
+        losses       objective_d (L_D) and objective_g (L_G). With divergence "gan", their
+                     values where D = 1/2 everywhere: L_D = log 4 = 1.386 (L_D is unscaled, the
+                     minus V(D, G) of the paper), L_G = log 2 = 0.693 (non-saturating) or
+                     -log 2 (minimax)
+        D outputs    mean_d_real = mean D(x), mean_d_fake = mean D(G(z)), and the line D = 1/2
+        diversity    sample_diversity (G) against data_diversity, the records with a
+                     collapse_warning marked
+        Parzen       parzen_validation (the quick estimate), only when some record has one
+
+    A field that is missing, None or not finite leaves a gap. divergence and generator_loss:
+    the run's config; under an f-divergence (npgan.divergences) D is a critic with output V,
+    mean_d_real is the mean sigmoid(V(x)), and no equilibrium values are drawn.
+    """
+    if not isinstance(records, (list, tuple)) or not records or not all(
+            isinstance(record, dict) and is_integer(record.get("iteration")) for record in records):
+        raise ValueError("records must be a non-empty list of metrics records (dicts with an integer "
+                         "\"iteration\"), as npgan.run.read_metrics gives them")
+    if generator_loss not in GENERATOR_LOSS_LABELS:
+        raise ValueError(f"generator_loss must be one of {', '.join(GENERATOR_LOSS_LABELS)}, got {generator_loss!r}")
+    check_out_path(out_path)
+    iterations = np.array([record["iteration"] for record in records], dtype=np.float64)
+
+    def series(name):
+        values = [record.get(name) for record in records]
+        return np.array([value if is_real(value) else np.nan for value in values], dtype=np.float64)
+
+    parzen = series("parzen_validation")
+    panels = 4 if np.any(np.isfinite(parzen)) else 3
+    figure, axes = new_figure(figsize=(8.0, 2.5 * panels + 0.9), ncols=1, nrows=panels)
+    style = {"marker": "o", "markersize": 2.5} if len(records) <= 60 else {}
+    gan = divergence == "gan"
+
+    def curve(ax, name, label, colour, **options):
+        values = series(name)
+        if np.any(np.isfinite(values)):
+            ax.plot(iterations, values, color=colour, linewidth=1.3, label=label, **{**style, **options})
+        return values
+
+    losses, d_outputs, spread = axes[:3]
+    curve(losses, "objective_d", "L_D = -mean[log D(x) + log(1 - D(G(z)))]" if gan else
+          "critic loss -F (f-GAN)", "C0")
+    curve(losses, "objective_g", GENERATOR_LOSS_LABELS[generator_loss] if gan else
+          f"G loss ({generator_loss})", "C1")
+    if gan:
+        losses.axhline(np.log(4.0), color="C0", linestyle="--", linewidth=0.9,
+                       label=f"L_D where D = 1/2: log 4 = {np.log(4.0):.3f}")
+        sign = 1.0 if generator_loss == "non-saturating" else -1.0
+        losses.axhline(sign * np.log(2.0), color="C1", linestyle="--", linewidth=0.9,
+                       label=f"L_G where D = 1/2: {'' if sign > 0 else '-'}log 2 = {sign * np.log(2.0):.3f}")
+    losses.set_ylabel("loss (nats)")
+    losses.set_title("losses", fontsize=10)
+
+    curve(d_outputs, "mean_d_real", "mean D(x) on data" if gan else "mean sigmoid(V(x)) on data", "C2")
+    curve(d_outputs, "mean_d_fake", "mean D(G(z)) on G's samples" if gan else
+          "mean sigmoid(V(G(z))) on G's samples", "C3")
+    d_outputs.axhline(0.5, color="black", linestyle="--", linewidth=0.9,
+                      label="D = 1/2: D cannot tell them apart (the optimum)" if gan else "1/2 (V = 0)")
+    d_outputs.set_ylim(-0.03, 1.03)
+    d_outputs.set_ylabel("mean D output")
+    d_outputs.set_title("the discriminator's outputs", fontsize=10)
+
+    sample_diversity = curve(spread, "sample_diversity", "G's samples (sample_diversity)", "C4")
+    curve(spread, "data_diversity", "data (data_diversity)", "black", linestyle="--")
+    warned = np.array([record.get("collapse_warning") is True for record in records])
+    if np.any(warned):
+        spread.scatter(iterations[warned], sample_diversity[warned], marker="x", s=40, color="tab:red", zorder=3,
+                       label="collapse_warning")
+    spread.set_ylim(bottom=0.0)
+    spread.set_ylabel("mean per-dimension std")
+    spread.set_title("diversity: G's samples against the data (1,000 each)", fontsize=10)
+
+    if panels == 4:
+        known = np.isfinite(parzen)
+        axes[3].plot(iterations[known], parzen[known], color="C5", marker="o", markersize=3, linewidth=1.3,
+                     label="parzen_validation (higher is better)")
+        axes[3].set_ylabel("log-likelihood (nats)")
+        axes[3].set_title("quick Parzen estimate on validation", fontsize=10)
+
+    from matplotlib.ticker import MaxNLocator
+
+    low, high = iterations.min(), iterations.max()
+    margin = max(1.0, 0.02 * (high - low))
+    for ax in axes:
+        ax.set_xlim(low - margin, high + margin)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("iteration")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+    figure.suptitle((title if title else "training curves") +
+                    "\nlosses, D outputs: means over the iterations since the point before; diversity, "
+                    "Parzen: at the point", fontsize=10)
+    figure.tight_layout()
+    write_png(figure, out_path)
+    return figure

@@ -14,6 +14,7 @@ and, from the monitors handed in (npgan.monitors.standard_monitors gives `npgan 
 
     checkpoints/best.npz   the epoch checkpoint with the best validation score
     samples.png            G's samples at the latest checkpoint
+    curves.png             the training curves of metrics.jsonl up to the latest checkpoint
     parzen.png             the validation score against the epoch
 
 Monitoring is what the caller hands in, never imported here: this module knows nothing
@@ -51,6 +52,7 @@ from npgan.fileio import (
     write_atomically,
 )
 from npgan.train import METRICS
+from npgan.validate import is_integer
 
 KEEP_CHECKPOINTS = 3  # epoch checkpoints kept in checkpoints/
 DIVERSITY_SAMPLES = 1000
@@ -58,7 +60,7 @@ COLLAPSE_RATIO = 0.5  # warn when G's sample diversity is below half the data's
 DIVERSITY_SEED = 2**31 - 2  # fixed noise for monitoring: not drawn from the training streams
 # the names npgan writes in a run directory (npgan.sweep adds result.json) and in its checkpoints/,
 # as regular expressions: the targets whose leftover temporaries a run removes when it starts
-RUN_FILES = r"config\.json|metrics\.jsonl|checkpoint\.npz|samples\.png|parzen\.png|result\.json"
+RUN_FILES = r"config\.json|metrics\.jsonl|checkpoint\.npz|samples\.png|curves\.png|parzen\.png|result\.json"
 CHECKPOINT_FILES = r"best\.npz|epoch-\d{4,}\.npz"
 
 
@@ -73,6 +75,10 @@ class Monitors:
         best one so far (a resumed run's earlier scores included).
     draw_samples(trainer, path)
         called at every checkpoint (and at a stop) to write samples.png.
+    draw_curves(trainer, records, path)
+        called at every checkpoint (and at a stop), after draw_samples, to write curves.png;
+        records is the run's metrics.jsonl records so far (a resumed run's earlier ones
+        included), a tuple of dicts, possibly empty (a checkpoint before the first log line).
     draw_score_curve(trainer, curve, path)
         called after every validation score to write parzen.png; curve is the run's
         [(epoch, score), ...] so far.
@@ -81,6 +87,7 @@ class Monitors:
     validation_score: Optional[Callable] = None
     draw_samples: Optional[Callable] = None
     draw_score_curve: Optional[Callable] = None
+    draw_curves: Optional[Callable] = None
 
 
 class RunDirectoryError(ValueError):
@@ -101,7 +108,7 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
               stop_requested=None):
     """Run the trainer to config["iterations"], writing ``out_dir`` (the module docstring's files).
 
-    monitors: a Monitors, or None for none (no best.npz, samples.png or parzen.png).
+    monitors: a Monitors, or None for none (no best.npz, samples.png, curves.png or parzen.png).
     progress: an optional callable(iterations_done, metrics) for a progress bar.
     on_log: an optional callable(record) called with each metrics.jsonl record.
     stop_requested: an optional callable polled after every iteration (npgan train: "has
@@ -123,6 +130,7 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
     checkpoint_path = os.path.join(out_dir, "checkpoint.npz")
     _check_checkpoints_directory(out_dir)  # first: a damaged directory changes nothing
     earlier = _truncate_metrics(metrics_path, trainer.iteration)
+    records = list(earlier)  # metrics.jsonl's records, for monitors.draw_curves
     remove_temporaries(out_dir, RUN_FILES)  # left by a process killed mid-write (the caller holds the lock)
     remove_temporaries(os.path.join(out_dir, "checkpoints"), CHECKPOINT_FILES)
     write_atomically(os.path.join(out_dir, "config.json"), json.dumps(config, indent=1, sort_keys=True))
@@ -146,6 +154,8 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
             _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep_checkpoints)
         if monitors.draw_samples is not None:
             monitors.draw_samples(trainer, os.path.join(out_dir, "samples.png"))
+        if monitors.draw_curves is not None:
+            monitors.draw_curves(trainer, tuple(records), os.path.join(out_dir, "curves.png"))
 
     with _open_metrics(metrics_path, "a") as metrics_file:
         while trainer.iteration < config["iterations"]:
@@ -178,6 +188,7 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
                 best_ratio = max(best_ratio, ratio)
                 metrics_file.write(json.dumps(record) + "\n")
                 metrics_file.flush()
+                records.append(record)
                 window = {name: 0.0 for name in METRICS}
                 window_size = 0
                 if on_log is not None:
@@ -266,25 +277,40 @@ def _momentum(optimizer):
     return float(optimizer.current_momentum) if hasattr(optimizer, "current_momentum") else None
 
 
+def read_metrics(path):
+    """The records of a run's metrics.jsonl, in order, and whether its last line was torn.
+
+    A last line that is not a metrics record (a JSON object with an integer "iteration") is
+    what a process killed mid-write leaves: it is left out, and the second value is True.
+    Any other such line is damage, never skipped: RunDirectoryError naming the file and the
+    line. FileNotFoundError when there is no metrics.jsonl; RunDirectoryError when it is not
+    a regular file (a symbolic link, a FIFO, a directory). Used by a resume (npgan.run) and by
+    `npgan figure curves`.
+    """
+    with _open_metrics(path, "rb") as handle:  # bytes: a line that is not UTF-8 is one damaged line
+        lines = [line for line in handle.read().split(b"\n") if line.strip()]
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            record = None
+        if not (isinstance(record, dict) and is_integer(record.get("iteration"))):
+            if number == len(lines):
+                return records, True
+            raise RunDirectoryError(f"{path}: line {number} is not a metrics record; the file is damaged (move "
+                                    "it away to resume without the earlier metrics)")
+        records.append(record)
+    return records, False
+
+
 def _truncate_metrics(path, iteration):
     """Drop metric lines written after the checkpoint a run resumes from (and a last line
     torn by a crash mid-write); return the kept records. The file is replaced atomically."""
     try:
-        with _open_metrics(path, "r") as handle:
-            lines = [line for line in handle.read().split("\n") if line.strip()]
+        records, _ = read_metrics(path)
     except FileNotFoundError:
         return []
-    kept = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-            done = record["iteration"]
-        except (ValueError, KeyError, TypeError):
-            if number == len(lines):
-                break
-            raise RunDirectoryError(f"{path}: line {number} is not a metrics record; the file is damaged (move "
-                                    "it away to resume without the earlier metrics)") from None
-        if done <= iteration:
-            kept.append(record)
+    kept = [record for record in records if record["iteration"] <= iteration]
     write_atomically(path, "".join(json.dumps(record) + "\n" for record in kept))
     return kept

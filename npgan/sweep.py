@@ -4,7 +4,7 @@
     grid points = the Cartesian product of --grid key=v1,v2 ... (one point, the preset, without --grid)
 
 Each run is an ordinary `npgan train` run directory (npgan.run.train_run with the standard
-monitors of npgan.monitors: config.json, metrics.jsonl, checkpoint.npz, samples.png, and for
+monitors of npgan.monitors: config.json, metrics.jsonl, checkpoint.npz, samples.png, curves.png, and for
 image data best.npz and parzen.png), taken under its lock (npgan.runlock), then
 evaluated on the worker and its result written beside it as result.json:
 

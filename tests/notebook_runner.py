@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 from nbclient import NotebookClient
@@ -57,26 +58,11 @@ def this_python_as_kernel():
         profile.mkdir(parents=True)
         (profile / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)
         search_path = [jupyter_dir, *filter(None, os.environ.get("JUPYTER_PATH", "").split(os.pathsep))]
-        with environment(JUPYTER_PATH=os.pathsep.join(search_path), IPYTHONDIR=str(profile.parent)):
+        with mock.patch.dict(os.environ, JUPYTER_PATH=os.pathsep.join(search_path), IPYTHONDIR=str(profile.parent)):
             argv = KernelSpecManager().get_kernel_spec(KERNEL_NAME).argv
             if argv[0] != sys.executable:
                 raise RuntimeError(f"the {KERNEL_NAME} kernel would run {argv[0]}, not {sys.executable}")
             yield KERNEL_NAME
-
-
-@contextlib.contextmanager
-def environment(**variables):
-    """os.environ with ``variables`` set inside the block, as it was after."""
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def execute(notebook, kernel_name, working_dir):
@@ -92,7 +78,7 @@ def run(paths, kernel_name):
     for path in paths:
         notebook = nbformat.read(path, as_version=4)
         data = {"NPGAN_DATA_DIR": os.path.abspath(mnist_dir())} if reads_mnist(notebook) else {}
-        with environment(**data), tempfile.TemporaryDirectory(prefix="npgan-notebook-") as working_dir:
+        with mock.patch.dict(os.environ, data), tempfile.TemporaryDirectory(prefix="npgan-notebook-") as working_dir:
             execute(notebook, kernel_name, working_dir)
         nbformat.validate(notebook)
         nbformat.write(notebook, path)

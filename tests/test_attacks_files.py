@@ -205,7 +205,7 @@ def tiny_image_run(iterations=12):
     return Trainer(tiny_config(iterations=iterations), data), standard_monitors(data)
 
 
-RUN_FILES = ["config.json", "samples.png", "parzen.png", "checkpoint.npz", "checkpoints/best.npz",
+RUN_FILES = ["config.json", "samples.png", "curves.png", "parzen.png", "checkpoint.npz", "checkpoints/best.npz",
              "checkpoints/epoch-0001.npz", "checkpoints/epoch-0002.npz"]
 
 

@@ -99,3 +99,12 @@ def test_the_readme_example_prints_the_output_it_shows(tmp_path):
     assert result.stdout.splitlines() == shown
     backprop, numeric = (float(value) for value in re.findall(r"-?\d+\.\d+", result.stdout))
     assert abs(backprop - numeric) <= 1e-8 * max(1.0, abs(backprop)), result.stdout
+
+
+@pytest.mark.parametrize("page", [page for page in DOCS if "```python" in page.read_text(encoding="utf-8")],
+                         ids=lambda page: page.name)
+def test_the_python_examples_of_the_docs_run(page, tmp_path):
+    for example in re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S):
+        result = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True,
+                                timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert result.returncode == 0, f"{page.name}: an example fails:\n{example}\n{result.stderr}"

@@ -3,9 +3,9 @@
 Figures 2 and 3 use a small untrained G with 4x4 "images" (16 sigmoid outputs), so
 each of their tests takes a fraction of a second.
 
-Figure 1 is run once (seed 0, about 13 s on an idle core) and its numbers are checked
-panel by panel. The tolerances come from seeds 0-9 of the same protocol, so that a
-platform whose float32 rounding sends the run down another trajectory still passes
+Figure 1 is run once (seed 0, about 13 s on an idle core); its numbers are checked
+panel by panel and its drawing (a matplotlib Figure) axis by axis. The tolerances of
+the numbers come from seeds 0-9 of the same protocol, so that a platform whose float32 rounding sends the run down another trajectory still passes
 (multi-threaded BLAS already does: seed 0 then gives, e.g., an (a) mean of 3.17
 instead of 3.19). Each assert quotes the seed-0 value (single-threaded BLAS) and
 the range or worst case over the ten seeds.
@@ -15,12 +15,25 @@ import os
 
 import numpy as np
 import pytest
+from matplotlib.text import Annotation
 
 from npgan.data.toy import GAUSS1D_MEAN, GAUSS1D_STD
 from npgan.experiments.figure1 import FIGURE1_SHIFT
 from npgan.models import build_gan, preset_config
 from npgan.noise import sample_noise
-from npgan.paper_figures import figure1, figure2, figure3, saturation_figure
+import npgan.paper_figures
+from npgan.data.toy import BIMODAL1D
+from npgan.experiments.f_divergences import divergence_run_config
+from npgan.experiments.figure1 import figure1_panels
+from npgan.paper_figures import (
+    draw_divergences_figure,
+    draw_figure1,
+    figure1,
+    figure1_numbers,
+    figure2,
+    figure3,
+    saturation_figure,
+)
 
 from tests.figure_checks import brute_force_nearest, only_file_in, png_size
 
@@ -28,21 +41,54 @@ from tests.figure_checks import brute_force_nearest, only_file_in, png_size
 
 
 @pytest.fixture(scope="module")
-def figure1_run(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("figure1")
-    out_path = directory / "fig1.png"
-    return directory, out_path, figure1(out_path, seed=0)
+def figure1_run():
+    """The panels of the one Figure 1 run, its numbers and its drawing (nothing written)."""
+    panels = figure1_panels(0)
+    return panels, figure1_numbers(panels), draw_figure1(panels, seed=0)
 
 
-def test_figure1_writes_one_wide_png(figure1_run):
-    directory, out_path, _ = figure1_run
-    assert only_file_in(directory) == str(out_path)
+def test_figure1_writes_one_wide_png_and_returns_its_numbers(figure1_run, tmp_path, monkeypatch):
+    panels, numbers, _ = figure1_run
+    monkeypatch.setattr(npgan.paper_figures, "figure1_panels", lambda seed: panels)  # the run is done
+    out_path = tmp_path / "fig1.png"
+    assert figure1(out_path, seed=0) == numbers
+    assert only_file_in(tmp_path) == str(out_path)
     width, height = png_size(out_path)
     assert width > 2 * height  # four panels side by side
 
 
+def test_figure1_every_panel_has_an_x_axis_and_the_line_d_one_half(figure1_run):
+    axes = figure1_run[2].axes
+    assert len(axes) == 4
+    for ax in axes:
+        assert ax.axison and ax.get_xlabel() == "x"
+        low, high = ax.get_xlim()
+        assert len([tick for tick in ax.get_xticks() if low <= tick <= high]) >= 3
+        assert all(label.get_text() for label in ax.get_xticklabels())
+        halves = [line for line in ax.get_lines() if np.all(line.get_ydata() == 0.5)]
+        assert len(halves) == 1 and "D = 1/2" in halves[0].get_label()
+        assert min(halves[0].get_xdata()) <= low and max(halves[0].get_xdata()) >= high
+
+
+def test_figure1_z_runs_left_to_right_in_every_panel(figure1_run):
+    panels, _, figure = figure1_run
+    starts = []
+    for ax, panel in zip(figure.axes, panels):
+        arrows = [text for text in ax.texts if isinstance(text, Annotation)]
+        assert len(arrows) == len(panel["z_arrows"])
+        # each arrow from z to G(z): its tip is G(z), its tail is z's place on the z line
+        np.testing.assert_allclose([arrow.xy[0] for arrow in arrows], panel["x_arrows"])
+        tails = np.array([arrow.xyann[0] for arrow in arrows])
+        assert np.all(np.diff(tails) > 0)  # z increasing to the right
+        starts.append(tails)
+        ends = {text.get_text(): text.get_position()[0] for text in ax.texts if not isinstance(text, Annotation)}
+        assert ends["\u2212\u221a3"] < ends["0"] < ends["+\u221a3"]
+    for tails in starts[1:]:
+        np.testing.assert_allclose(tails, starts[0])  # the same z line in every panel
+
+
 def test_figure1_a_is_part_way_g_shifted_from_the_data(figure1_run):
-    numbers = figure1_run[2]
+    numbers = figure1_run[1]
     shift = abs(numbers["generator_mean_a"] - GAUSS1D_MEAN)
     # (a) stops at the first check within FIGURE1_SHIFT of the data mean; seed 0: 0.81.
     assert 0.3 < shift <= FIGURE1_SHIFT
@@ -50,21 +96,21 @@ def test_figure1_a_is_part_way_g_shifted_from_the_data(figure1_run):
 
 
 def test_figure1_b_discriminator_reaches_proposition1_optimum(figure1_run):
-    numbers = figure1_run[2]
+    numbers = figure1_run[1]
     assert numbers["generator_mean_b"] == numbers["generator_mean_a"]  # G was not stepped
     # mean |D - D*| over the bulk: seed 0: 0.029; worst of ten seeds 0.082.
     assert numbers["mean_abs_d_minus_optimal_b"] < 0.1
 
 
 def test_figure1_c_generator_steps_move_p_g_towards_the_data(figure1_run):
-    numbers = figure1_run[2]
+    numbers = figure1_run[1]
     # seed 0: mean 3.19 -> 3.74, JSD 0.37 -> 0.20; true for all ten seeds.
     assert abs(numbers["generator_mean_c"] - GAUSS1D_MEAN) < abs(numbers["generator_mean_b"] - GAUSS1D_MEAN)
     assert numbers["jensen_shannon_c"] < numbers["jensen_shannon_b"]
 
 
 def test_figure1_d_p_g_close_to_p_data_and_d_close_to_half(figure1_run):
-    numbers = figure1_run[2]
+    numbers = figure1_run[1]
     # seed 0: mean 3.98, std 0.50, JSD 0.019, mean |D - 1/2| 0.071;
     # ten seeds: mean 3.95-4.01, std 0.47-0.52, JSD <= 0.066, |D - 1/2| <= 0.084.
     assert abs(numbers["generator_mean_d"] - GAUSS1D_MEAN) < 0.25
@@ -95,6 +141,31 @@ def test_saturation_figure_writes_png_and_returns_the_section3_curves(tmp_path):
     early = d < 0.01  # where the minimax objective saturates
     assert np.all(curves.minimax_gradient[early] < 0.01)
     assert np.all(curves.non_saturating_gradient[early] > 0.99)
+
+
+# ---------------------------------------------------------------------- f-divergences
+
+
+def test_divergences_figure_panels_have_axes_a_legend_and_their_g_loss():
+    rng = np.random.default_rng(0)
+    both = BIMODAL1D.sample(2000, rng)
+    runs = {"kl": both, "reverse-kl": both[both[:, 0] > 0], "pearson": None, "hellinger": both, "js": both,
+            "gan": both}
+    figure, masses = draw_divergences_figure(runs, seed=0)
+    assert masses["pearson"] is None and masses["reverse-kl"][0] == 0
+    assert len(figure.axes) == len(runs)
+    for ax, name in zip(figure.axes, runs):
+        assert ax.get_xlabel() == "x" and ax.get_ylabel() == "density"
+        legend = ax.get_legend()
+        assert legend is not None
+        labels = [text.get_text() for text in legend.get_texts()]
+        assert any("data density" in label for label in labels)
+        assert any(label.startswith("G:") for label in labels) == (runs[name] is not None)
+        title = ax.get_title()
+        assert f"({name})" in title
+        assert f"G loss {divergence_run_config(name, seed=0)['generator_loss']}" in title
+    assert "G loss minimax" in figure.axes[1].get_title()  # reverse KL descends the divergence itself
+    assert "diverged" in figure.axes[2].get_title()
 
 
 # --------------------------------------------------------------------- Figures 2 and 3

@@ -8,7 +8,15 @@ import pytest
 
 from npgan.data.toy import GAUSS1D, GRID25, RING8
 from npgan.evaluate.modes import ModeCoverage
-from npgan.plots import image_grid, parzen_curve_figure, samples_grid_figure, toy_samples_figure
+from npgan.plots import (
+    PARZEN_CURVE_COLOURS,
+    draw_parzen_curve_figure,
+    image_grid,
+    parzen_curve_figure,
+    parzen_lower_limit,
+    samples_grid_figure,
+    toy_samples_figure,
+)
 
 from tests.figure_checks import only_file_in, png_size
 
@@ -142,3 +150,57 @@ def test_samples_grid_figure_refuses_a_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         samples_grid_figure(np.zeros((100, 16)), (4, 4), tmp_path / "no-such-directory" / "figure.png")
     assert os.listdir(tmp_path) == []
+
+
+# paper-mnist's full Parzen estimate, epochs 1-45 (benchmarks/results/paper-mnist-parzen.json)
+PAPER_MNIST_EPOCHS = [1, 2, 3, 5, 10, 15, 20, 25, 30, 35, 40, 45]
+PAPER_MNIST_PARZEN = [-264.0, -58.7, -103.1, -53.2, 43.9, 66.8, 95.0, 112.2, 120.5, 127.6, 132.7, 138.6]
+
+
+def test_parzen_curve_figure_leaves_far_outlying_first_epochs_below_the_axis_and_says_so():
+    figure = draw_parzen_curve_figure(PAPER_MNIST_EPOCHS, PAPER_MNIST_PARZEN, label="G as trained",
+                                      references={"real data": 241.2})
+    (ax,) = figure.axes
+    bottom, top = ax.get_ylim()
+    assert -264.0 < bottom < -103.1  # epoch 1 cut off, epoch 3 on shown
+    assert top > 241.2
+    notes = [text.get_text() for text in ax.texts if "below the y axis" in text.get_text()]
+    assert len(notes) == 1 and "epoch 1: -264.0" in notes[0] and "-103.1" not in notes[0]
+    markers = [line for line in ax.get_lines() if line.get_marker() == "v"]
+    assert len(markers) == 1 and list(markers[0].get_xdata()) == [1]
+    # the whole run to epoch 140: its later half, 149-171, lets epochs 1-5 go
+    more_epochs = list(range(50, 145, 5))
+    more_values = [142.3, 147.4, 148.8, 149.3, 155.8, 156.7, 158.1, 155.8, 160.1, 162.2, 163.1, 164.2, 165.5, 167.5,
+                   169.1, 169.0, 170.1, 171.4, 170.9]
+    figure = draw_parzen_curve_figure(PAPER_MNIST_EPOCHS + more_epochs, PAPER_MNIST_PARZEN + more_values,
+                                      references={"real data": 241.2})
+    assert -53.2 < figure.axes[0].get_ylim()[0] < 43.9
+
+
+def test_parzen_curve_figure_shows_every_value_when_none_is_a_far_outlier():
+    values = [44.6, 90.0, 118.2, 137.0, 141.1, 147.0, 153.1, 157.0, 160.3, 161.2]
+    figure = draw_parzen_curve_figure(list(range(10, 110, 10)), values, references={"real data": 241.2})
+    (ax,) = figure.axes
+    assert ax.get_ylim()[0] < min(values)
+    assert not [text for text in ax.texts if "below the y axis" in text.get_text()]
+    # a flat run with one slightly lower value has no spread to measure outliers by: all shown
+    assert parzen_lower_limit([[100.0, 101.0, 101.0, 101.0, 150.0]]) is None
+    assert parzen_lower_limit([[-264.0, 5.0, 5.0, 5.0]]) is None  # nothing left to show a span of
+    assert parzen_lower_limit([[3.0, np.nan]]) is None
+
+
+def test_parzen_reference_lines_keep_their_colour_across_plots():
+    def reference_colours(references, **curves):
+        figure = draw_parzen_curve_figure([10, 20], [150.0, 200.0], label="averaged G", references=references,
+                                          more=curves)
+        return {line.get_label().split(":")[0]: line.get_color() for line in figure.axes[0].get_lines()
+                if line.get_linestyle() == "--"}
+
+    table1 = {"DBN": 138, "Stacked CAE": 121, "Deep GSN": 214, "Adversarial nets (paper)": 225}
+    first = reference_colours({**table1, "real data (10,000 training images)": 241.2})
+    second = reference_colours({"real data (10,000 training images)": 241.2, "Adversarial nets (paper)": 225},
+                               **{"G as trained": ([10, 20], [100.0, 120.0])})
+    assert second["Adversarial nets (paper)"] == first["Adversarial nets (paper)"]
+    assert second["real data (10,000 training images)"] == first["real data (10,000 training images)"]
+    assert len(set(first.values())) == len(first)  # one colour per reference
+    assert not set(first.values()) & set(PARZEN_CURVE_COLOURS)  # and none a curve's
