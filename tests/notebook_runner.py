@@ -1,7 +1,7 @@
 """Run npgan's notebooks top to bottom, as the tests do and as they are committed.
 
     python tests/notebook_runner.py                      # every notebooks/*.ipynb, written back with its outputs
-    python tests/notebook_runner.py notebooks/03_figure1.ipynb
+    python tests/notebook_runner.py notebooks/04_figure1.ipynb
 
 Each notebook runs with nbclient, cell by cell, in a "python3" kernel of this very Python
 (its kernel spec is written into a temporary directory put first on JUPYTER_PATH, so a
