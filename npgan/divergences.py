@@ -1,19 +1,68 @@
 """The f-divergence view of the GAN objective (Nowozin, Cseke and Tomioka, "f-GAN", 2016).
 
 For a convex f, D_f(P || Q) = integral q(x) f(p(x) / q(x)) dx. Its
-Fenchel conjugate f*(t) = sup_u (t u - f(u)) gives the variational lower bound
+Fenchel conjugate f*(t) = sup_u (t u - f(u)) gives the variational bound. For every T,
 
-    D_f(P || Q) >= sup_T  E_P[T(x)] - E_Q[f*(T(x))],
+    D_f(P || Q) >= E_P[T(x)] - E_Q[f*(T(x))]
 
-with equality at T(x) = f'(p(x) / q(x)). A critic network outputs an unconstrained V(x);
-T = g_f(V) maps it into the domain of f*. The objective of a minibatch of critic outputs
-on real data (from P) and on generated data (from Q):
+(Fenchel-Young, f(u) >= t u - f*(t), at u = p(x) / q(x), t = T(x), integrated against q).
+The supremum over all functions T equals D_f, and is attained at T*(x) = f'(p(x) / q(x)),
+where Fenchel-Young holds with equality. A critic network realises only some functions T:
+the supremum over a network class is a lower bound on D_f, equal to it only when the class
+holds T* (tests/test_divergences.py: an affine T stays below KL, a quadratic one reaches it).
+A critic outputs an unconstrained V(x); T = g_f(V) maps it into the domain of f*. The
+objective of a minibatch of critic outputs on real data (from P) and on generated data
+(from Q), a Monte Carlo estimate of the bound at T = g_f(V):
 
     F(V) = mean g_f(V_real) - mean f*(g_f(V_fake))
 
-The critic ascends F; the generator descends it (or, "non-saturating", ascends
-mean g_f(V_fake), the f-GAN paper's heuristic). With the GAN row, T = log D and
--f*(T) = log(1 - D) for D = sigmoid(V): F is the paper's V(D, G), and D_f = 2 JSD - log 4.
+The critic ascends F. G has two losses (`generator_objective`):
+
+    minimax         L = -mean f*(g_f(V_fake)), the Q part of F: G descends F itself;
+    non-saturating  L = -mean g_f(V_fake) = -mean T(G(z)), the f-GAN paper's alternative.
+
+At the optimal critic T* the minimax loss has the gradient of D_f(P || Q) itself (the
+envelope theorem: dF/dT = 0 at T*). The non-saturating one descends something else: with
+q = q_theta and T* held fixed, d_theta (-E_Q[T*]) = -integral d_theta q f'(p / q) dx, the
+gradient of integral q psi(p / q) dx with psi(r) = r * integral^r f'(s) / s^2 ds (check:
+psi(r) - r psi'(r) = -f'(r)). Row by row (P = the data, Q = G; measured in tests/test_divergences.py):
+
+    KL                 KL(Q || P)                        (the reverse of its D_f)
+    reverse KL         chi^2(Q || P) / 2 = integral (q - p)^2 / p dx / 2   (infinite when Q has the
+                                                         heavier tails: each sample weighs q/p)
+    Pearson chi^2      2 KL(P || Q)
+    squared Hellinger  (2/3) integral q^(3/2) p^(-1/2) dx
+    Jensen-Shannon     KL(Q || P) - 2 JSD(P || Q)        (as the GAN row: Arjovsky and Bottou 2017)
+    GAN                KL(Q || P) - 2 JSD(P || Q)
+
+each up to an additive constant. All of them are stationary at Q = P, as D_f is: the two
+losses share that point, not the path to it. npgan's f-divergence runs train G with the
+non-saturating loss and Adam (the toy presets' defaults), except where
+npgan.models.DIVERGENCE_SETTINGS sets the minimax one (reverse KL on gauss1d and bimodal1d);
+`npgan train --generator-loss minimax` (or non-saturating) chooses for any row.
+
+With the GAN row, T = log D and -f*(T) = log(1 - D) for D = sigmoid(V): F is the paper's
+V(D, G), and D_f = C(G) = 2 JSD - log 4. The Jensen-Shannon row's D_f is 2 JSD(P || Q)
+(at most 2 log 2).
+
+Generators that differ by c (u - 1) give the same divergence: with g(u) = f(u) + c (u - 1),
+D_g = D_f + c (integral p - integral q) = D_f, and
+
+    g*(t) = sup_u ((t - c) u - f(u)) + c = f*(t - c) + c,    g'(u) = f'(u) + c,
+
+so the bound with T + c under g equals the bound with T under f: the same optimum, T* moved by
+c. An added constant k, g = f + k, gives D_g = D_f + k and g* = f* - k. The GAN and JS rows
+are one of each: f_JS(u) = f_GAN(u) + log 2 (u - 1) + log 4, so f_JS*(t) = f_GAN*(t - log 2) - log 2
+(-log(2 - e^t) = -log(1 - e^(t - log 2)) - log 2), g_JS = g_GAN + log 2, D_JS = D_GAN + log 4 =
+2 JSD, and on every minibatch F_JS = F_GAN + log 4 with the same gradients.
+
+Pearson chi^2, f(u) = (u - 1)^2. Over the domain of likelihood ratios, u > 0,
+sup_{u > 0} (t u - (u - 1)^2) is t^2 / 4 + t for t >= -2 (attained at u = 1 + t / 2) and -1
+below (the supremum approached as u -> 0). npgan, as the f-GAN paper, uses the conjugate over
+the whole real line, t^2 / 4 + t for every t: smooth, with g_f(v) = v. It is never smaller,
+t^2 / 4 + t + 1 = (t / 2 + 1)^2 >= 0, so F with it is at most F with the piecewise conjugate,
+itself at most D_f: still a lower bound. The two agree where T* lives, T* = 2 (p / q - 1) >= -2,
+so the supremum is still D_f.
 
 Every row is written in V directly, h(V) = f*(g_f(V)), in a stable form (softplus as
 np.logaddexp, no clipping epsilons), with its derivative (s(x) = softplus(x), sigma = sigmoid):
@@ -26,8 +75,9 @@ np.logaddexp, no clipping epsilons), with its derivative (s(x) = softplus(x), si
     Jensen-Shannon     log 2 - s(-v)               s(v) - log 2               sigma(-v)          sigma(v)
     GAN                -s(-v)                      s(v)                       sigma(-v)          sigma(v)
 
-Any increasing g_f onto the domain of f* gives the same bound and the same optimum T; it
-only decides how V is scaled, and so how the critic and G train. The f-GAN paper's table
+Any increasing g_f onto the domain of f* gives the same supremum over all functions V and the
+same optimum T; it decides how V is scaled, and so how the critic and G train (and, for a
+network critic, which functions T it can reach). The f-GAN paper's table
 uses g_f(v) = v for KL, -exp(-v) for reverse KL and 1 - exp(-v) for squared Hellinger.
 Those put an exponential of V into the losses: h = exp(v - 1) into KL's critic loss, and
 exp(-v) into the non-saturating G loss -g_f of reverse KL and Hellinger. Once the critic
@@ -160,7 +210,8 @@ def get_divergence(name):
 def variational_objective(name, real_outputs, fake_outputs):
     """F = mean g_f(V_real) - mean f*(g_f(V_fake)) -> (value, dF/dV_real, dF/dV_fake).
 
-    The critic ascends F (its loss is -F); at the optimal critic F equals D_f(P || Q).
+    The critic ascends F (its loss is -F). In expectation F is a lower bound on D_f(P || Q) for
+    every critic; it equals D_f only at T = g_f(V) = f'(p / q), which a network class may not hold.
     The outputs may have shape (m,) or (m, 1); gradients have their shapes.
     """
     divergence = get_divergence(name)
@@ -176,9 +227,12 @@ def variational_objective(name, real_outputs, fake_outputs):
 def generator_objective(name, fake_outputs, kind="minimax"):
     """The generator's loss from the critic's outputs on G(z) -> (value, dL/dV_fake).
 
-    "minimax": L = -mean f*(g_f(V_fake)), the G-dependent part of F (G descends F);
+    "minimax": L = -mean f*(g_f(V_fake)), the G-dependent part of F (G descends F; at the
+    optimal critic it has the gradient of D_f(P || Q));
     "non-saturating": L = -mean g_f(V_fake) (the f-GAN paper's alternative; for the GAN row
-    it is the paper's -mean log D(G(z))).
+    it is the paper's -mean log D(G(z)); at the optimal critic it has the gradient of another
+    divergence, listed in the module docstring). The default is "minimax" here; a run's
+    `generator_loss` (the toy presets: "non-saturating") decides what training uses.
     """
     divergence = get_divergence(name)
     fake = _check_outputs(fake_outputs, "fake_outputs")

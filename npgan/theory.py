@@ -9,6 +9,13 @@ used everywhere in this module, so that "normalised" (dx * sum p = 1), the
 divergences and C(G) all refer to the same discrete measure and the identities
 below hold to rounding error, not only up to quadrature error.
 
+An idealisation. The x-form of V below, D* and the JSD need G's samples to have a density
+p_g. On the 1-D grid they do; a real G does not: the paper's MNIST G maps 100-d noise into
+784-d pixel space, so its samples lie on the image of R^100, a set of dimension <= 100 and of
+volume 0 in R^784, and p_g does not exist (Arjovsky and Bottou 2017). V's z-form,
+E_x[log D(x)] + E_z[log(1 - D(G(z)))], is what training estimates; the statements of this
+module are about densities, and hold for a real G only as idealisations.
+
 Proposition 1 (optimal discriminator for a fixed G):
 
     D*_G(x) = p_data(x) / (p_data(x) + p_g(x))
@@ -16,8 +23,10 @@ Proposition 1 (optimal discriminator for a fixed G):
 Value function and virtual training criterion (0 log 0 = 0 throughout):
 
     V(D, G) = integral p_data log D + p_g log(1 - D) dx
-    C(G)    = max_D V(D, G) = V(D*_G, G)
+    C(G)    = max_D V(D, G) = V(D*_G, G)          (the inner maximum, for a fixed G)
             = integral p_data log(p_data / (p_data + p_g)) + p_g log(p_g / (p_data + p_g)) dx
+
+C(G) is not the game's value: that is min_G max_D V = min_G C(G) = -log 4 (Theorem 1).
 
 Theorem 1: with m = (p_data + p_g) / 2,
 
@@ -25,14 +34,49 @@ Theorem 1: with m = (p_data + p_g) / 2,
     JSD(p || q) = KL(p || m) / 2 + KL(q || m) / 2      (in [0, log 2])
     C(G) = -log 4 + 2 JSD(p_data || p_g)  >=  -log 4,  with equality iff p_g = p_data.
 
-Proposition 2 (nonparametric descent, `proposition2_descent`): with D = D*_G, the
-functional gradient of V with respect to p_g is log(1 - D*_G) = log(p_g / (p_data + p_g)),
-which is also the gradient of C(G) itself (envelope theorem: dV/dD = 0 at D*). One
-exponentiated-gradient (mirror-descent) step of size eta keeps p_g a density:
+The two G losses at D* (`optimal_discriminator_logit`, `generator_loss_on_grid`). Let p_g
+depend on a parameter theta, normalised for every theta (so integral d_theta p_g dx = 0), and
+hold D = D*_G fixed at its value for theta; write r = d_theta p_g. Then
+
+    minimax         d_theta E_pg[log(1 - D*)] = integral r log(p_g / (p_data + p_g)) dx
+                                               = d_theta C(G) = 2 d_theta JSD(p_data || p_g),
+
+(the envelope theorem: C = V(D*, G) and dV/dD = 0 at D*), and, since
+log(1 - D*) - log D* = log(p_g / p_data) and d_theta KL(p_g || p_data) =
+integral r log(p_g / p_data) dx + integral r dx = integral r log(p_g / p_data) dx,
+
+    non-saturating  d_theta E_pg[-log D*]      = d_theta KL(p_g || p_data) - d_theta E_pg[log(1 - D*)]
+                                               = d_theta [KL(p_g || p_data) - 2 JSD(p_data || p_g)]
+
+(Arjovsky and Bottou 2017, Theorem 2.5). Both gradients vanish at p_g = p_data, where
+log D* = log(1 - D*) = -log 2 is constant: the losses share that stationary point, not the
+dynamics. Per sample, the two gradients with respect to D's logit differ by the positive factor
+D / (1 - D) (`saturation_curves`), which is p_data / p_g at D*: summed over G's samples they
+weight them differently, and point in different directions; in a family of p_g that does not
+hold p_data the two can even lead to different minimisers (tests/test_theory.py).
+
+Proposition 2, as the paper states it: if G and D have enough capacity, D reaches D*_G at each
+step, and p_g is updated to improve U(p_g, D*_G) = E_pdata[log D*_G] + E_pg[log(1 - D*_G)] with
+D*_G held fixed, then p_g converges to p_data. The argument: U(p_g, D) is linear, so convex, in
+p_g; the supremum over D of convex functions, C(G) = sup_D U(p_g, D), is convex; its gradient
+at p_g contains the gradient of U at the maximising D*_G; so the update is a (sub)gradient
+step on a convex function, which with small enough steps reaches its unique minimum p_data.
+The conclusion is convergence in function space, for the density p_g itself. The paper's own
+caveat: a G(z; theta_g) represents only a limited family of p_g, one optimises theta_g rather
+than p_g, and a multilayer perceptron brings multiple critical points: a parametric G is
+outside the guarantee.
+
+npgan's version (`proposition2_descent`) is its own, nonparametric construction: p_g is the
+whole array on the grid, and each step is an exponentiated-gradient (mirror-descent) step on
+C with D* recomputed first. With D = D*_G, the functional gradient of V with respect to p_g is
+log(1 - D*_G) = log(p_g / (p_data + p_g)), which is also the gradient of C(G) itself (envelope
+theorem). One step of size eta keeps p_g a density:
 
     p_g <- p_g * exp(-eta * log(1 - D*_G)) / Z  =  p_g^(1 - eta) (p_data + p_g)^eta / Z,
 
-Z the normaliser. At eta = 1 this is p_g <- (p_data + p_g) / 2.
+Z the normaliser. At eta = 1 this is p_g <- (p_data + p_g) / 2. Why C falls monotonically for
+0 < eta <= 1 is argued in `proposition2_descent` (relative smoothness, not the paper's
+argument); the per-step rate (1 - eta / 2)^2 of the JSD given there holds locally only.
 
 Section 3 (saturation, `saturation_curves`): with D = sigmoid(a) on a generated
 sample,  |d/da log(1 - D)| = D  (minimax G objective, vanishes when D -> 0, i.e.
@@ -191,6 +235,51 @@ def jensen_shannon_divergence(p, q, dx):
     return grid_integral(_x_log_ratio(p, mixture) + _x_log_ratio(q, mixture), dx) / 2
 
 
+# ------------------------------------------------------ the two G losses at a fixed D
+
+
+def optimal_discriminator_logit(p_data, p_g):
+    """a* = log p_data - log p_g, the logit of D*_G (D* = sigmoid(a*)); (n_grid,) -> (n_grid,).
+
+    +inf where p_g = 0 < p_data, -inf where p_data = 0 < p_g, and 0 (D* = 1/2, as in
+    `optimal_discriminator`) where both are 0. Working from the logit, as npgan's losses do,
+    keeps log D* and log(1 - D*) exact where D* rounds to 0 or 1 (p_g / p_data ~ 1e-17).
+    """
+    p_data, p_g = _check_densities(p_data, p_g)
+    with np.errstate(divide="ignore"):
+        logit = np.log(p_data) - np.log(p_g)
+    return np.where((p_data == 0) & (p_g == 0), 0.0, logit)
+
+
+def generator_loss_on_grid(logits, p_g, dx, kind="non-saturating"):
+    """G's loss for a fixed D, as an integral over p_g; logits, p_g: (n_grid,), D = sigmoid(logits).
+
+    "non-saturating": E_pg[-log D]     = integral p_g softplus(-a) dx
+    "minimax":        E_pg[log(1 - D)] = -integral p_g softplus(a) dx   (the p_g part of V)
+
+    0 where p_g = 0, whatever the logit. Held at a = `optimal_discriminator_logit` of one p_g
+    and differentiated along a family p_g(theta), the minimax loss has the gradient of
+    C(G) = -log 4 + 2 JSD and the non-saturating one that of KL(p_g || p_data) - 2 JSD
+    (the module docstring derives both; tests/test_theory.py measures them).
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    (p_g,) = _check_densities(p_g, names=("p_g",))
+    if logits.shape != p_g.shape:
+        raise ValueError(f"logits have shape {logits.shape} but p_g has shape {p_g.shape}")
+    if np.any(np.isnan(logits)):
+        raise ValueError("logits contain NaN")
+    if kind == "non-saturating":
+        per_point = np.logaddexp(0.0, -logits)
+        sign = 1.0
+    elif kind == "minimax":
+        per_point = np.logaddexp(0.0, logits)
+        sign = -1.0
+    else:
+        raise ValueError(f"unknown generator loss {kind!r}; valid kinds: non-saturating, minimax")
+    safe = np.where(p_g > 0, per_point, 0.0)  # 0 * inf = 0 where p_g has no mass
+    return sign * grid_integral(p_g * safe, dx)
+
+
 # ------------------------------------------------------------------- Proposition 2
 
 
@@ -223,9 +312,20 @@ def proposition2_descent(p_data, p_g_initial, dx, step_size=PROPOSITION2_STEP_SI
     C(p_new) <= C(p_g) + <grad C, p_new - p_g> + KL(p_new || p_g)
              <= C(p_g) + <grad C, p_new - p_g> + KL(p_new || p_g) / step_size <= C(p_g),
     the last because p_g itself is a candidate of the argmin (Bauschke, Bolte and
-    Teboulle 2017; Lu, Freund and Nesterov 2018). Near p_data, with
-    p_g = p_data (1 + e), a step shrinks e by about (1 - step_size / 2), so the JSD
-    (about integral p_data e^2 / 8) falls by (1 - step_size / 2)^2 per step.
+    Teboulle 2017; Lu, Freund and Nesterov 2018). This is npgan's argument for its grid
+    step, not the paper's (module docstring).
+
+    The rate, locally only. With p_g = p_data (1 + e), log(p_data + p_g) = log p_data +
+    log 2 + e / 2 + O(e^2), so a step maps e to (1 - step_size / 2) e + O(e^2) (plus a
+    constant the normaliser removes), and the JSD (integral p_data e^2 / 8 + O(e^3)) falls by
+    the factor (1 - step_size / 2)^2 per step. That needs |e| << 1 at every grid point. Where
+    p_g >> p_data the step leaves p_g nearly unchanged but for the normaliser, so that excess
+    mass shrinks only by about 2^-step_size a step, and the JSD with it. Measured (the ratio
+    JSD after a step / JSD before, tests/test_theory.py): from p_g = p_data (1 + 0.05 sin 3x)
+    it is within 2e-4 of (1 - step_size / 2)^2 at step sizes 0.1, 0.5 and 1; on
+    `proposition2_example()`, whose p_g starts 4e11 times p_data at x = +-6, it is 0.911-0.926
+    over the first 110 steps at 0.1 (the local rate: 0.9025), 0.64-0.65 over the first 10 at
+    0.5 (0.5625) and 0.36-0.42 at 1 (0.25).
 
     On `proposition2_example()` with step_size = PROPOSITION2_STEP_SIZE = 0.1,
     JSD < 1e-3 after PROPOSITION2_STEPS_TO_JSD_1E_3 = 64 steps (C(G) from -0.98557

@@ -1,5 +1,6 @@
 """The f-divergence table: f, its Fenchel conjugate, the output activation, the variational
-bound and its optimum, and the GAN row against the paper's V(D, G) and C(G)."""
+bound and its optimum, the GAN row against the paper's V(D, G) and C(G), the JS row and the
+c (u - 1) shift, Pearson's conjugate on u > 0, and what each G loss descends."""
 
 import numpy as np
 import pytest
@@ -119,6 +120,173 @@ def test_the_js_and_kl_rows_are_the_theory_modules_divergences():
     assert divergence_on_grid("js", P, Q, DX) == pytest.approx(2 * jensen_shannon_divergence(P, Q, DX), rel=1e-9)
     assert divergence_on_grid("kl", P, Q, DX) == pytest.approx(kl_divergence(P, Q, DX), rel=1e-9)
     assert divergence_on_grid("reverse-kl", P, Q, DX) == pytest.approx(kl_divergence(Q, P, DX), rel=1e-9)
+
+
+def test_the_js_row_is_twice_the_jsd_and_the_gan_row_shifted_by_log_2_times_u_minus_1():
+    """D_JS = 2 JSD. f_JS(u) = f_GAN(u) + log 2 (u - 1) + log 4, so f_JS*(t) = f_GAN*(t - log 2) - log 2,
+    g_JS = g_GAN + log 2, D_JS = D_GAN + log 4 = C(G) + log 4, and F_JS = F_GAN + log 4 with the
+    same gradients on every minibatch."""
+    js, gan = DIVERGENCES["js"], DIVERGENCES["gan"]
+    jsd = jensen_shannon_divergence(P, Q, DX)
+    assert divergence_on_grid("js", P, Q, DX) == pytest.approx(2 * jsd, rel=1e-9)
+    gan_plus_log_4 = divergence_on_grid("gan", P, Q, DX) + np.log(4)
+    assert divergence_on_grid("js", P, Q, DX) == pytest.approx(gan_plus_log_4, rel=1e-9)
+    log2 = np.log(2.0)
+    u = np.logspace(-6, 6, 1001)
+    np.testing.assert_allclose(js.f(u), gan.f(u) + log2 * (u - 1) + np.log(4), rtol=1e-10, atol=1e-10)
+    t = np.linspace(-20.0, log2 - 1e-6, 1001)
+    np.testing.assert_allclose(js.conjugate(t), gan.conjugate(t - log2) - log2, rtol=1e-10, atol=1e-12)
+    v = np.linspace(-30.0, 30.0, 601)
+    np.testing.assert_allclose(js.activation(v), gan.activation(v) + log2, rtol=1e-12, atol=1e-12)
+    rng = np.random.default_rng(3)
+    real, fake = rng.normal(0, 3, 9), rng.normal(0, 3, 7)
+    value_js, real_js, fake_js = variational_objective("js", real, fake)
+    value_gan, real_gan, fake_gan = variational_objective("gan", real, fake)
+    assert value_js == pytest.approx(value_gan + np.log(4), rel=1e-13)
+    np.testing.assert_allclose(real_js, real_gan, rtol=1e-13)
+    np.testing.assert_allclose(fake_js, fake_gan, rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", DIVERGENCE_NAMES)
+@pytest.mark.parametrize("c", [-1.3, 0.7])
+def test_generators_that_differ_by_c_times_u_minus_1_give_the_same_divergence(name, c):
+    """g(u) = f(u) + c (u - 1): D_g = D_f, g*(t) = f*(t - c) + c (by maximisation over u > 0), and
+    the bound with T* + c under g is D_f: the same optimum, T shifted by c."""
+    divergence = DIVERGENCES[name]
+
+    def g(u):
+        return divergence.f(u) + c * (u - 1.0)
+
+    exact = divergence_on_grid(name, P, Q, DX)
+    assert float(np.sum(Q * g(P / Q)) * DX) == pytest.approx(exact, rel=1e-9, abs=1e-12)
+    u = np.logspace(-7, 5, 400001)
+    g_u = g(u)
+    for t in np.linspace(*T_RANGES[name], 7) + c:  # t - c inside f*'s domain, attained at some u > 0
+        assert np.max(t * u - g_u) == pytest.approx(float(divergence.conjugate(t - c)) + c, abs=2e-6, rel=1e-6), t
+    t_star = divergence.f_prime(P / Q)
+    shifted_bound = float(np.sum(P * (t_star + c) - Q * (divergence.conjugate(t_star) + c)) * DX)
+    assert shifted_bound == pytest.approx(exact, rel=1e-9)
+
+
+def test_pearson_conjugate_on_positive_u_is_piecewise_and_the_full_line_one_still_bounds():
+    """sup_{u > 0} (t u - (u - 1)^2) is t^2/4 + t for t >= -2 and -1 below. npgan uses the full-line
+    t^2/4 + t, never smaller ((t/2 + 1)^2 >= 0), so its F is smaller: still a lower bound on D_f,
+    and equal to it at T* = 2 (p/q - 1) >= -2, where the two conjugates agree."""
+    pearson = DIVERGENCES["pearson"]
+    assert pearson.domain_bound == np.inf  # the full-line conjugate, over every t
+
+    def piecewise(t):
+        return np.where(t >= -2.0, t * t / 4.0 + t, -1.0)
+
+    u = np.logspace(-9, 4, 400001)
+    f_u = pearson.f(u)
+    for t in (-6.0, -4.0, -2.5, -2.0, -1.0, 0.0, 1.5, 3.0):
+        assert np.max(t * u - f_u) == pytest.approx(float(piecewise(np.float64(t))), abs=1e-6), t
+    t = np.linspace(-10.0, 10.0, 2001)
+    assert np.all(pearson.conjugate(t) >= piecewise(t))
+    np.testing.assert_allclose(pearson.conjugate(t[t >= -2.0]), piecewise(t[t >= -2.0]), rtol=1e-14, atol=1e-14)
+    assert np.all(pearson.conjugate(t[t < -2.0]) > piecewise(t[t < -2.0]))
+
+    exact = divergence_on_grid("pearson", P, Q, DX)
+    t_star = pearson.f_prime(P / Q)
+    assert t_star.min() >= -2.0
+
+    def bound(t, conjugate):
+        return float(np.sum(P * t - Q * conjugate(t)) * DX)
+
+    assert bound(t_star, pearson.conjugate) == pytest.approx(bound(t_star, piecewise), rel=1e-12)
+    assert bound(t_star, pearson.conjugate) == pytest.approx(exact, rel=1e-9)
+    low = t_star - 3.0  # dips below -2 wherever p/q < 1.5
+    assert (low < -2.0).mean() > 0.5
+    assert bound(low, pearson.conjugate) < bound(low, piecewise) < exact
+
+
+def _best_bound_over_a_class(features, name="kl"):
+    """max over w of F(T) = int p T - int q f*(T) for T = w . features (concave in w: f* is convex),
+    by Newton's method with backtracking; KL row (f*(t) = exp(t - 1))."""
+    assert name == "kl"
+    phi = np.stack(features)
+    w = np.zeros(len(phi))
+
+    def bound(w):
+        return float(np.sum(P * (w @ phi) - Q * np.exp(w @ phi - 1.0)) * DX)
+
+    for _ in range(100):
+        weighted = Q * np.exp(w @ phi - 1.0)
+        gradient = (phi @ P - phi @ weighted) * DX
+        if np.max(np.abs(gradient)) < 1e-12:
+            break
+        step = np.linalg.solve(-(phi * weighted) @ phi.T * DX, -gradient)
+        size = 1.0
+        while bound(w + size * step) < bound(w) and size > 1e-8:
+            size /= 2
+        w = w + size * step
+    return bound(w)
+
+
+def test_a_critic_class_without_t_star_gives_only_a_lower_bound():
+    """P = N(0, 1), Q = N(1, 1.5^2): T* = 1 + log(p/q) is quadratic in x. The best affine T reaches
+    2/9 = 0.222 (in closed form: max_b -b - 1.125 b^2), below KL(P || Q) = 0.350; the best quadratic
+    T, a class that holds T*, reaches KL itself."""
+    kl = divergence_on_grid("kl", P, Q, DX)
+    assert kl == pytest.approx(np.log(1.5) + 2 / 4.5 - 0.5, rel=1e-9)
+    affine = _best_bound_over_a_class([np.ones_like(X), X])
+    quadratic = _best_bound_over_a_class([np.ones_like(X), X, X ** 2])
+    assert affine == pytest.approx(2 / 9, rel=1e-9)
+    assert affine < kl - 0.1
+    assert quadratic == pytest.approx(kl, rel=1e-9)
+
+
+# What the non-saturating G loss -E_Q[T*] descends at the optimal critic, for P = data, Q = G
+# (npgan/divergences.py derives it; each up to an additive constant).
+def _kl(p, q):
+    return float(np.sum(p * np.log(p / q)) * DX)
+
+
+def _jsd(p, q):
+    mixture = (p + q) / 2
+    return (_kl(p, mixture) + _kl(q, mixture)) / 2
+
+
+NON_SATURATING_DESCENDS = {
+    "kl": lambda p, q: _kl(q, p),
+    "reverse-kl": lambda p, q: float(np.sum((q - p) ** 2 / p) * DX) / 2,
+    "pearson": lambda p, q: 2 * _kl(p, q),
+    "hellinger": lambda p, q: 2 / 3 * float(np.sum(q ** 1.5 / np.sqrt(p)) * DX),
+    "js": lambda p, q: _kl(q, p) - 2 * _jsd(p, q),
+    "gan": lambda p, q: _kl(q, p) - 2 * _jsd(p, q),
+}
+
+
+@pytest.mark.parametrize("name", DIVERGENCE_NAMES)
+def test_at_the_optimal_critic_minimax_g_loss_descends_d_f_and_non_saturating_another_divergence(name):
+    """Q = N(theta, 1.2^2) against P = N(0, 1) (Q < sqrt 2 wide, so chi^2(Q || P) is finite; not 1 wide,
+    where KL is symmetric); hold T* = f'(p/q) of theta fixed and move theta. The minimax
+    G loss -E_Q[f*(T*)] has the derivative of D_f(P || Q), the non-saturating -E_Q[T*] that of the
+    divergence of NON_SATURATING_DESCENDS; the two differ, and both vanish at Q = P."""
+    divergence = DIVERGENCES[name]
+    x = np.linspace(-12.0, 12.0, 24001)
+    dx = x[1] - x[0]
+    p = gaussian_mixture_density(x, [0.0], [1.0])
+
+    def q(theta, width=1.2):
+        return gaussian_mixture_density(x, [theta], [width])
+
+    def derivative(function, theta, width=1.2, h=1e-5):
+        return (function(q(theta + h, width)) - function(q(theta - h, width))) / (2 * h)
+
+    for theta in (0.4, 1.0):
+        t_star = divergence.f_prime(p / q(theta))
+        minimax = derivative(lambda q_: -float(np.sum(q_ * divergence.conjugate(t_star)) * dx), theta)
+        non_saturating = derivative(lambda q_: -float(np.sum(q_ * t_star) * dx), theta)
+        assert minimax == pytest.approx(derivative(lambda q_: divergence_on_grid(name, p, q_, dx), theta), rel=1e-6)
+        assert non_saturating == pytest.approx(derivative(lambda q_: NON_SATURATING_DESCENDS[name](p, q_), theta),
+                                               rel=1e-6)
+        assert abs(non_saturating - minimax) > 0.05 * abs(minimax)
+    t_star = divergence.f_prime(p / q(0.0, width=1.0))  # Q = P: T* = f'(1) everywhere
+    for loss in (lambda q_: float(np.sum(q_ * divergence.conjugate(t_star)) * dx),
+                 lambda q_: float(np.sum(q_ * t_star) * dx)):
+        assert abs(derivative(loss, 0.0, width=1.0)) < 1e-8
 
 
 def test_on_minibatches_the_gan_row_is_the_gan_loss():

@@ -30,6 +30,22 @@ def test_bad_seeds_are_refused(text):
         sweep.parse_seeds(text)
 
 
+@pytest.mark.parametrize("preset, gan_row", [("ring8", "| GAN (VEEGAN table) | 5 | 1 | 99.3 |"),
+                                             ("grid25", "| GAN (VEEGAN table) | 5 | 3.3 | 0.5 |")])
+def test_the_summary_holds_veegans_rows_with_its_plain_gan_and_says_what_differs(tmp_path, preset, gan_row):
+    runs = sweep.plan_runs(preset, [0, 1], {}, str(tmp_path), iterations=20)
+    results = [{"status": "ok", "metrics": {"modes_captured": 8, "num_modes": 8, "high_quality_percent": 50.0}}
+               for _ in runs]
+    summary = sweep.summary_markdown(preset, runs, sweep.summarise(runs, results))
+    lines = summary.splitlines()
+    rows = [line for line in lines if "(VEEGAN table) |" in line]
+    assert [row.split(" |")[0] for row in rows] == ["| GAN (VEEGAN table)", "| ALI (VEEGAN table)",
+                                                    "| Unrolled GAN (VEEGAN table)", "| VEEGAN (VEEGAN table)"]
+    assert rows[0] == gan_row
+    assert lines.index(rows[-1]) < lines.index(next(line for line in lines if line.startswith("| npgan")))
+    assert sweep.VEEGAN_NOTE in summary
+
+
 def test_the_grid_is_typed_per_key_and_expanded_times_the_seeds(tmp_path):
     grid = sweep.parse_grid("ring8", ["k_discriminator_steps=1,3", "generator_loss=non-saturating,minimax",
                                       "discriminator_keep_probs=[1,0.5,0.5],[1,1,1]", "learning_rate=1e-3"])
@@ -131,6 +147,8 @@ def test_a_sweep_through_a_scheduler_records_a_diverging_run_and_resumes(schedul
     assert table[0].startswith(f"| npgan, ring8 | 0.001 | 2 of 2 | {mean:.1f} ± {std:.1f} |")
     assert table[1] == "| npgan, ring8 | 1e+300 | 0 of 2 (2 diverged) |  |  |"
     assert "| VEEGAN (VEEGAN table) |  | 5 | 8 | 52.9 |" in summary
+    assert "| GAN (VEEGAN table) |  | 5 | 1 | 99.3 |" in summary  # VEEGAN's plain GAN row
+    assert "its own networks" in summary and "radius 2 and std 0.02" in summary  # what differs
 
     # Re-run: nothing is trained again; a run deleted is run again, alone.
     stamps = {row["run"]: os.stat(out / row["run"] / "checkpoint.npz").st_mtime_ns for row in rows[:2]}

@@ -5,6 +5,12 @@ bimodal1d has modes at -2 and +2, std 0.5. divergence_runs trains its preset und
 f-divergence of npgan.divergences (per-divergence settings: npgan.models.DIVERGENCE_SETTINGS) and
 returns samples of G; mode_masses gives the mass G puts within 3 std of each mode:
 mode-covering against mode-seeking.
+
+Which G loss: the preset's, the non-saturating -mean g_f(V_fake) with Adam, except where
+DIVERGENCE_SETTINGS sets the minimax -mean f*(g_f(V_fake)) (reverse KL). At the optimal critic the
+minimax loss has the gradient of D_f itself, the non-saturating one that of another divergence
+(npgan/divergences.py lists them); overrides={name: {"generator_loss": "minimax"}} trains G with
+the minimax loss under any divergence, as `npgan train --generator-loss minimax` does.
 """
 
 import numpy as np
