@@ -147,10 +147,15 @@ def build_parser():
         "gradcheck", help="check every layer, loss and whole G and D step against finite differences",
         description="Compare every hand-written derivative (each layer, each loss, the D and G steps of "
                     "Algorithm 1 in both update orders) with centred finite differences. Exits 1 if any "
-                    "check is over its threshold.")
+                    "check is over its threshold. --full-size checks the D and G steps (both update orders, "
+                    "both G losses) of the paper-mnist networks at their real sizes instead, in directional "
+                    "mode (docs/gradcheck.md).")
     gradcheck.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     gradcheck.add_argument("--seed", type=non_negative_int, default=0,
                            help="seed of the random networks and inputs (default: 0)")
+    gradcheck.add_argument("--full-size", action="store_true",
+                           help="the paper-mnist G (100-1200-1200-784) and D (maxout 240x5 twice) steps, "
+                                "float64, along random directions: element-wise and norm-wise errors")
     gradcheck.set_defaults(run=run_gradcheck)
     return parser
 
@@ -367,18 +372,20 @@ def run_figure_curves(args):
 
 
 def run_gradcheck(args):
-    from npgan.gradcheck import run_all
+    import npgan.gradcheck as gradcheck
 
     started = time.perf_counter()
-    results = run_all(seed=args.seed)
+    results = gradcheck.run_full_size(seed=args.seed) if args.full_size else gradcheck.run_all(seed=args.seed)
     seconds = time.perf_counter() - started
     failed = [result for result in results if not result.ok]
     if args.json:
         print(json.dumps([result.as_dict() for result in results], indent=1))
     else:
-        print(format_table(results))
+        print(gradcheck.format_results(results, norm=args.full_size))
         verdict = "all passed" if not failed else f"{len(failed)} FAILED"
-        print(f"\n{len(results)} checks, {verdict} (seed {args.seed}, {seconds:.1f} s)")
+        what = (f"directional, {gradcheck.DIRECTIONS} directions per array, passing on norm_error; "
+                if args.full_size else "")
+        print(f"\n{len(results)} checks, {verdict} ({what}seed {args.seed}, {seconds:.1f} s)")
     return 1 if failed else 0
 
 
@@ -423,15 +430,6 @@ def write_failed(path, error):
     kept = f"{path} is unchanged" if os.path.lexists(path) else "nothing was written"
     print(f"npgan: error: cannot write {path}: {error.strerror or error}; {kept}", file=sys.stderr)
     return 1 if error.errno in _DISK_FULL else 2
-
-
-def format_table(results):
-    header = ("check", "parameter", "rel_error", "threshold", "skipped", "")
-    rows = [(r.check, r.parameter, f"{r.rel_error:.2e}", f"{r.threshold:.0e}",
-             f"{r.skipped}/{r.checked + r.skipped}", "ok" if r.ok else "FAIL") for r in results]
-    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
-    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
-                     for row in [header] + rows)
 
 
 def _load_gan(path, datasets=None, purpose=None, generator="average"):

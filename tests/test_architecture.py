@@ -28,7 +28,11 @@ LAYERS = [
     ["npgan.kernels"],
     # G and D together: Algorithm 1's gradients and sampling
     ["npgan.gan"],
+    # finite differences against hand-written gradients, for npgan's checks and anyone's
+    ["npgan.finite_differences"],
     ["npgan.models", "npgan.optim", "npgan.theory", "npgan.gradcheck"],
+    # gradient checks as a tool: the pytest helper; Hypothesis strategies (a test extra)
+    ["npgan.testing", "npgan.testing.strategies"],
     # evaluation reads samples (or anything with .sample); restoring reads checkpoints
     ["npgan.evaluate", "npgan.evaluate.modes", "npgan.evaluate.neighbours", "npgan.restore"],
     ["npgan.evaluate.parzen"],
