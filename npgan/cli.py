@@ -29,6 +29,7 @@ from npgan.cli_options import (
     count,
     dataset_for,
     non_negative_int,
+    positive_int,
 )
 from npgan.cli_train import add_sweep_command, add_train_command
 
@@ -58,6 +59,8 @@ def main(argv=None):
 # -- the parser ---------------------------------------------------------------------------------
 
 def build_parser():
+    from npgan.data.mnist import IMAGE_DATASETS
+
     parser = ArgumentParser(
         prog="npgan",
         description="Generative Adversarial Nets (Goodfellow et al., 2014) in NumPy, "
@@ -120,6 +123,43 @@ def build_parser():
     parzen.add_argument("--json", action="store_true", help="print a JSON object")
     add_generator_option(parzen)
     parzen.set_defaults(run=run_evaluate_parzen)
+    quality = metrics.add_parser(
+        "quality", help="Frechet distance, precision, recall, classes covered and copies of an image generator",
+        description="On --samples samples of G, in the features of npgan's shipped classifier "
+                    "(docs/quality.md): the class histogram, classes covered (>= 1% of samples), KL to uniform, "
+                    "the Frechet distance to the test set, precision and recall (k = 3), and the share of "
+                    "samples nearer a training image than the test set's 1st percentile; beside the same "
+                    "for real training images (reference).")
+    quality.add_argument("--checkpoint", required=True, help="a checkpoint.npz of an MNIST or Fashion-MNIST run")
+    add_data_dir_option(quality)
+    quality.add_argument("--samples", type=count, default=10000, help="samples of G (default: 10000)")
+    quality.add_argument("--seed", type=non_negative_int, default=0, help="seed of the noise (default: 0)")
+    quality.add_argument("--classifier", metavar="FILE", help="a classifier of npgan train-classifier (default: "
+                                                               "the one shipped for the checkpoint's dataset)")
+    quality.add_argument("--json", action="store_true", help="print a JSON object")
+    add_generator_option(quality)
+    quality.set_defaults(run=run_evaluate_quality)
+    classifier = metrics.add_parser(
+        "classifier", help="the accuracy of the classifier the quality metrics use",
+        description="Validation and test accuracy of the classifier shipped for --dataset (or of --classifier).")
+    classifier.add_argument("--dataset", choices=IMAGE_DATASETS,
+                            help="(default: mnist, or the dataset of --classifier)")
+    add_data_dir_option(classifier)
+    classifier.add_argument("--classifier", metavar="FILE", help="a classifier of npgan train-classifier")
+    classifier.add_argument("--json", action="store_true", help="print a JSON object")
+    classifier.set_defaults(run=run_evaluate_classifier)
+
+    train_classifier = commands.add_parser(
+        "train-classifier", help="train the classifier of the quality metrics (npgan's layers, seeded)",
+        description="Train the maxout classifier of npgan evaluate quality on the 50,000 training images, "
+                    "keeping the epoch of the best validation accuracy (the test set is only reported), and "
+                    "write it to --out (docs/quality.md).")
+    train_classifier.add_argument("--dataset", choices=IMAGE_DATASETS, default="mnist", help="(default: mnist)")
+    add_data_dir_option(train_classifier)
+    train_classifier.add_argument("--seed", type=non_negative_int, default=0, help="(default: 0)")
+    train_classifier.add_argument("--epochs", type=positive_int, help="most epochs (default: 60)")
+    train_classifier.add_argument("--out", required=True, help="output .npz file")
+    train_classifier.set_defaults(run=run_train_classifier)
 
     figure = commands.add_parser(
         "figure", help="draw a figure of the paper, or a run's training curves",
@@ -276,6 +316,80 @@ def run_evaluate_parzen(args):
     return 0
 
 
+def run_evaluate_quality(args):
+    import numpy as np
+
+    from npgan.data.mnist import IMAGE_DATASETS
+    from npgan.evaluate.quality import NEIGHBOURS, evaluate_quality, format_quality
+
+    if args.samples <= NEIGHBOURS:
+        raise UsageError(f"--samples {args.samples}: precision and recall need more than {NEIGHBOURS} samples "
+                         f"(their {NEIGHBOURS} nearest neighbours)")
+    started = time.perf_counter()
+    gan, config = _load_gan(args.checkpoint, IMAGE_DATASETS, "the quality metrics need an image checkpoint "
+                            "(MNIST or Fashion-MNIST)", generator=args.generator)
+    classifier = _load_classifier(args.classifier, config["dataset"])
+    dataset = _image_data(config, args.data_dir)
+    sampling_started = time.perf_counter()
+    samples = gan.sample(args.samples, np.random.default_rng(args.seed))
+    sampling_seconds = time.perf_counter() - sampling_started
+    try:
+        result = evaluate_quality(samples, classifier, test_images=dataset.rows("test", slice(None)),
+                                  reference_images=dataset.rows("train", slice(0, 10000)),
+                                  training_images=dataset.pixels["train"].images)
+    except ValueError as error:
+        raise UsageError(f"the samples of G from {args.checkpoint}: {error} (did training diverge?)") from None
+    result.update(dataset=dataset.name, checkpoint=args.checkpoint, seed=args.seed,
+                  classifier=args.classifier or f"shipped ({dataset.name})", sampling_seconds=sampling_seconds,
+                  total_seconds=time.perf_counter() - started)
+    print(json.dumps(result) if args.json else format_quality(result))
+    return 0
+
+
+def run_evaluate_classifier(args):
+    classifier = _load_classifier(args.classifier, args.dataset)
+    dataset = _image_data(classifier.config, args.data_dir)
+    started = time.perf_counter()
+    result = {"dataset": dataset.name, "classifier": args.classifier or f"shipped ({dataset.name})",
+              "validation_accuracy": classifier.accuracy(dataset.validation, dataset.validation_labels),
+              "test_accuracy": classifier.accuracy(dataset.test, dataset.test_labels),
+              "epoch": classifier.state.get("epoch"), "seconds": time.perf_counter() - started}
+    print(json.dumps(result) if args.json else
+          f"{result['classifier']} classifier of {dataset.name} (epoch {result['epoch']}): validation accuracy "
+          f"{100 * result['validation_accuracy']:.2f}%, test accuracy {100 * result['test_accuracy']:.2f}%")
+    return 0
+
+
+def run_train_classifier(args):
+    from npgan.evaluate.classifier import save_classifier
+    from npgan.evaluate.classifier_training import train_classifier
+    from npgan.optim import NonFiniteGradient
+
+    check_output(args.out, replaces_classifier=True)
+    dataset = _image_data({"dataset": args.dataset}, args.data_dir)
+    started = time.perf_counter()
+
+    def report(record):
+        print(f"epoch {record['epoch']:3d}  train loss {record['train_loss']:.4f}  validation accuracy "
+              f"{100 * record['validation_accuracy']:.2f}%  ({record['seconds']:.1f} s)", flush=True)
+
+    try:
+        classifier = train_classifier(dataset, seed=args.seed, epochs=args.epochs, progress=report)
+    except NonFiniteGradient as error:
+        print(f"npgan: error: training diverged ({error}); nothing was written", file=sys.stderr)
+        return 1
+    test_accuracy = classifier.accuracy(dataset.test, dataset.test_labels)  # reported, never a choice
+    classifier.state.update(test_accuracy=test_accuracy, seconds=time.perf_counter() - started)
+    try:
+        save_classifier(args.out, classifier)
+    except OSError as error:
+        return write_failed(args.out, error)
+    print(f"wrote {args.out}: epoch {classifier.state['epoch']} (best validation accuracy "
+          f"{100 * classifier.state['validation_accuracy']:.2f}%), test accuracy {100 * test_accuracy:.2f}%, "
+          f"{classifier.state['seconds'] / 60:.1f} min")
+    return 0
+
+
 def run_figure(args):
     if args.data_dir is not None and args.name != "2":
         raise UsageError("--data-dir is for figure 2 (its nearest training examples)")
@@ -394,12 +508,13 @@ def run_gradcheck(args):
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # a failed write (exit 1); other OSErrors: a bad --out
 
 
-def check_output(path, replaces_generator=False):
+def check_output(path, replaces_generator=False, replaces_classifier=False):
     """The check of every output file the commands write (--out of sample, export and figure),
     before any work: npgan.fileio.check_output_path (not empty, its directory there, new or a
     regular file: never a symlink, directory, FIFO or device node), and never an npgan training
     checkpoint (it is what a run resumes from), nor an exported generator unless
     ``replaces_generator`` (npgan export writing a new one). UsageError saying what to do."""
+    from npgan.evaluate.classifier import is_classifier_file
     from npgan.fileio import check_output_path
     from npgan.restore import checkpoint_kind
 
@@ -408,6 +523,8 @@ def check_output(path, replaces_generator=False):
     except ValueError as error:
         raise UsageError(str(error)) from None
     kind = checkpoint_kind(path) if os.path.isfile(path) else None
+    if replaces_classifier and kind == "training" and is_classifier_file(path):
+        kind = None  # npgan train-classifier replacing a classifier it wrote
     if kind == "training" or (kind == "generator" and not replaces_generator):
         what = ("a training checkpoint (a run resumes from it)" if kind == "training" else
                 "an exported generator")
@@ -447,3 +564,25 @@ def _load_gan(path, datasets=None, purpose=None, generator="average"):
     if datasets is not None and config["dataset"] not in datasets:
         raise UsageError(f"{purpose}; {path} was trained on {config['dataset']}")
     return gan, config
+
+
+def _load_classifier(path, dataset=None):
+    """The classifier in ``path`` (npgan.evaluate.classifier.load_classifier), or the one shipped for
+    ``dataset`` when ``path`` is None; it must be a classifier of ``dataset`` when that is given."""
+    from npgan.evaluate.classifier import load_classifier, shipped_classifier_path
+
+    try:
+        classifier = load_classifier(path or shipped_classifier_path(dataset or "mnist"))
+    except ValueError as error:
+        raise UsageError(f"the classifier: {error}") from None
+    if dataset is not None and classifier.dataset != dataset:
+        raise UsageError(f"{path} is a classifier of {classifier.dataset}, and this needs one of {dataset}")
+    return classifier
+
+
+def _image_data(config, data_dir):
+    """The image dataset of ``config`` (cli_options.dataset_for), its errors one line."""
+    try:
+        return dataset_for(config, data_dir)
+    except ValueError as error:
+        raise UsageError(str(error)) from None

@@ -68,3 +68,42 @@ def _check_logits(logits, name):
         raise ValueError(f"{name} is empty")
     if not (logits.ndim == 1 or (logits.ndim == 2 and logits.shape[1] == 1)):
         raise ValueError(f"{name} must have shape (m,) or (m, 1), got {logits.shape}")
+
+
+# -- the classifier's loss (npgan.evaluate.classifier): softmax cross-entropy -----------------------
+#
+# For logits a (m, K) and labels y (m,), with p = softmax(a), p_k = exp(a_k) / sum_j exp(a_j):
+#
+#     L = -(1/m) sum_n log p_{n, y_n} = (1/m) sum_n [ logsumexp_k a_nk - a_{n, y_n} ]
+#     logsumexp_k a_k = max_k a_k + log sum_k exp(a_k - max_k a_k)   (no exp overflows; the sum is >= 1)
+#     dL/da_nk = (p_nk - [k = y_n]) / m
+
+
+def log_softmax(logits):
+    """log p = a - logsumexp(a) along the last axis, from logits a (..., K), without overflow:
+    exp is only taken of a - max(a) <= 0, and the sum it feeds is at least 1."""
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def softmax_cross_entropy(logits, labels):
+    """L = -(1/m) sum_n log softmax(a_n)[y_n] -> (value, grad_logits).
+
+    logits: (m, K) floats; labels: (m,) integers in 0..K-1. dL/da = (softmax(a) - onehot(y)) / m,
+    of the logits' shape and dtype."""
+    if not isinstance(logits, np.ndarray) or not np.issubdtype(logits.dtype, np.floating) or logits.ndim != 2:
+        raise ValueError("logits must be a 2-D (m, K) floating-point numpy array")
+    if logits.size == 0:
+        raise ValueError("logits is empty")
+    labels = np.asarray(labels)
+    if labels.shape != (len(logits),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be ({len(logits)},) integers, one per row of logits; got "
+                         f"{labels.dtype}{labels.shape}")
+    if labels.min() < 0 or labels.max() >= logits.shape[1]:
+        raise ValueError(f"labels must be in 0..{logits.shape[1] - 1} (one per class of the logits)")
+    rows = np.arange(len(logits))
+    log_probabilities = log_softmax(logits)
+    value = -np.mean(log_probabilities[rows, labels])
+    grad = np.exp(log_probabilities)
+    grad[rows, labels] -= 1
+    return value, grad / logits.dtype.type(len(logits))

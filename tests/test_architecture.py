@@ -34,8 +34,10 @@ LAYERS = [
     # gradient checks as a tool: the pytest helper; Hypothesis strategies (a test extra)
     ["npgan.testing", "npgan.testing.strategies"],
     # evaluation reads samples (or anything with .sample); restoring reads checkpoints
-    ["npgan.evaluate", "npgan.evaluate.modes", "npgan.evaluate.neighbours", "npgan.restore"],
-    ["npgan.evaluate.parzen"],
+    ["npgan.evaluate", "npgan.evaluate.modes", "npgan.evaluate.neighbours", "npgan.restore",
+     "npgan.evaluate.classifier"],
+    # the metrics read samples and a classifier; the classifier is trained with npgan's optimizer
+    ["npgan.evaluate.parzen", "npgan.evaluate.quality", "npgan.evaluate.classifier_training"],
     # Algorithm 1
     ["npgan.train"],
     # a run directory; drawing arrays; the runs behind the figures
