@@ -1,10 +1,10 @@
-"""npgan's start-up on paper-mnist: the Numba kernels compiled (cold), loaded from their cache
-(warm), and the NumPy path, each in a fresh subprocess.
+"""npgan's start-up on paper-mnist: the Numba kernels (the default path) compiled (cold), loaded
+from their cache (warm), and the NumPy path, each in a fresh subprocess.
 
-The Numba kernels are compiled with cache=True: the first process compiles them and writes the
-machine code next to the module, in npgan/kernels/__pycache__ (*.nbi index and *.nbc code files);
-a later process loads it. Issue 7's target: the second (warm) start-up adds less than 2 s to what
-the first call has to do anyway.
+The Numba kernels are compiled with cache=True: the first process compiles them all (saying so in
+one line on stderr) and writes the machine code next to the module, in npgan/kernels/__pycache__
+(*.nbi index and *.nbc code files); a later process loads what it uses. Issues 7 and 21's target:
+a warm start-up adds less than 2 s to what the first call has to do anyway.
 
 Two commands, both on this repository's npgan (PYTHONPATH), each in a fresh process:
 
@@ -227,7 +227,7 @@ def print_table(report):
           f" first iteration {warm['first_iteration'] - numpy_path['first_iteration']:+.2f} s, outside the phases"
           f" {warm['outside_phases'] - numpy_path['outside_phases']:+.2f} s; the warm first"
           f" iteration is {warm['first_iteration'] - warm['later_iteration']:+.2f} s over a later one (loading the"
-          f" cached kernels). Issue 7's target: a warm start-up under 2 s over the work itself.")
+          f" cached kernels). Issue 21's target: a warm start-up under 2 s over the work itself.")
 
 
 if __name__ == "__main__":

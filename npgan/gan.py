@@ -137,8 +137,7 @@ class GAN:
         logits = D.forward(np.concatenate([x_real, x_fake]))
         real_logits, fake_logits = logits[: len(x_real)], logits[len(x_real):]
         value, grad_real, grad_fake = self.discriminator_loss(real_logits, fake_logits)
-        self.discriminator.zero_grad()
-        D.backward(loss_scale * np.concatenate([grad_real, grad_fake]), input_grad=False)
+        _set_gradients(self.discriminator, D, loss_scale * np.concatenate([grad_real, grad_fake]), input_grad=False)
         return StepResult(value, real_logits, fake_logits)
 
     def generator_gradients(self, z, *, kind="non-saturating"):
@@ -150,9 +149,8 @@ class GAN:
         x_fake = G.forward(z)
         fake_logits = D.forward(x_fake)
         value, grad_fake = self.generator_loss(fake_logits, kind)
-        self.generator.zero_grad()
         grad_x_fake = D.backward(grad_fake, param_grads=False)
-        G.backward(grad_x_fake, input_grad=False)
+        _set_gradients(self.generator, G, grad_x_fake, input_grad=False)
         self.discriminator.zero_grad()  # this pass must not move D
         return StepResult(value, None, fake_logits)
 
@@ -165,17 +163,19 @@ class GAN:
         logits = D.forward(np.concatenate([x_real, x_fake]))
         real_logits, fake_logits = logits[:m], logits[m:]
 
-        # G's gradient first, through the pass, computing no D gradients.
+        # G's gradient first, through the pass, computing no D gradients. Only the fake rows
+        # carry a gradient (the real rows' upstream gradient is zero).
         g_value, g_grad_fake = self.generator_loss(fake_logits, kind)
-        upstream = np.concatenate([np.zeros_like(real_logits), g_grad_fake])
-        self.generator.zero_grad()
-        grad_x = D.backward(upstream, param_grads=False)
-        G.backward(grad_x[m:], input_grad=False)
+        if D is self.discriminator:  # the reference: the whole pass, zeros for the real rows
+            grad_x_fake = D.backward(np.concatenate([np.zeros_like(real_logits), g_grad_fake]), param_grads=False)[m:]
+        else:  # the fast path: the fake rows alone, the same numbers for half the products
+            grad_x_fake = D.backward(g_grad_fake, param_grads=False, rows=slice(m, None))
+        _set_gradients(self.generator, G, grad_x_fake, input_grad=False)
 
         # D's gradient from the same pass (the same activations and dropout masks).
         d_value, grad_real, grad_fake = self.discriminator_loss(real_logits, fake_logits)
-        self.discriminator.zero_grad()
-        D.backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]), input_grad=False)
+        _set_gradients(self.discriminator, D, discriminator_loss_scale * np.concatenate([grad_real, grad_fake]),
+                       input_grad=False)
         return StepResult(d_value, real_logits, fake_logits), StepResult(g_value, None, fake_logits)
 
 
@@ -186,6 +186,17 @@ class StepResult:
     loss: float
     real_logits: Optional[np.ndarray]
     fake_logits: np.ndarray
+
+
+def _set_gradients(network, run, grad_out, **options):
+    """Backpropagate grad_out through ``run`` (what runs ``network``), setting the network's grads
+    to this pass's gradients rather than adding to what they held. The reference (``run`` is the
+    network itself) zeroes them, then its backward adds; the fast path's products write straight
+    into them (accumulate=False: no zeroing pass, no temporary the size of W)."""
+    if run is network:
+        network.zero_grad()
+        return run.backward(grad_out, **options)
+    return run.backward(grad_out, accumulate=False, **options)
 
 
 def _prefixed(prefix, params):

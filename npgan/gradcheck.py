@@ -19,8 +19,9 @@ the network is differenced in float64): L's own float64 round-off, eps |L| / h =
 otherwise be the largest error.
 
 The analytic gradients come from the path in use (npgan.kernels: the layers' own NumPy
-methods, or the Numba kernels beside them), so `NPGAN_KERNELS=numba npgan gradcheck`
-checks the fast path; the finite differences always run the reference.
+methods, or the Numba kernels beside them): `npgan gradcheck` checks the fast path (the
+default) and `NPGAN_KERNELS=numpy npgan gradcheck` the reference's own backward; the finite
+differences always run the reference.
 """
 
 from dataclasses import replace

@@ -6,6 +6,9 @@
   example is not a wrong one).
 - MNIST: the original files from $NPGAN_DATA_DIR (.ci/run sets it) or
   ../shared/data/mnist beside the repository; loaded once per session.
+- The Numba kernels (npgan's default path) are compiled, or loaded from their cache, before
+  the first test: on a cold cache (a fresh clone) every test that runs npgan in a subprocess
+  would otherwise compile them itself, and say so on its stderr.
 """
 
 import os
@@ -22,6 +25,13 @@ settings.load_profile("npgan")
 
 
 import pytest  # noqa: E402
+
+
+def pytest_sessionstart(session):
+    import npgan.kernels
+
+    if npgan.kernels.numba_available():
+        npgan.kernels.compile_kernels()
 
 SHARED_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
 

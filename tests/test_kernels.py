@@ -211,24 +211,29 @@ def test_set_backend_and_use_backend():
     assert npgan.kernels.get_backend() == before
 
 
-def test_the_environment_variable_chooses_the_backend(monkeypatch):
+def test_the_environment_variable_chooses_the_backend_and_numba_is_the_default(monkeypatch):
+    session_backend = npgan.kernels.get_backend()
     try:
-        monkeypatch.setenv("NPGAN_KERNELS", "numba")
-        assert importlib.reload(backend).get_backend() == "numba"
-        assert npgan.kernels.get_backend() == "numba"
+        for value, expected in (("numba", "numba"), (" NumPy ", "numpy"), ("", "numba")):
+            monkeypatch.setenv("NPGAN_KERNELS", value)
+            assert importlib.reload(backend).get_backend() == expected
+            assert npgan.kernels.get_backend() == expected
+        monkeypatch.delenv("NPGAN_KERNELS")
+        assert importlib.reload(backend).get_backend() == backend.DEFAULT_BACKEND == "numba"
         monkeypatch.setenv("NPGAN_KERNELS", "fortran")
         with pytest.raises(ValueError, match="NPGAN_KERNELS: unknown kernel backend 'fortran'"):
             importlib.reload(backend)
     finally:
-        monkeypatch.delenv("NPGAN_KERNELS")
+        monkeypatch.undo()  # the session's own NPGAN_KERNELS, if any
         importlib.reload(backend)
-    assert npgan.kernels.get_backend() == "numpy"
+    assert npgan.kernels.get_backend() == session_backend
 
 
 def test_the_reference_runs_itself_and_other_dtypes_and_subclasses_go_through_it_on_numba():
     layer = Linear(3, 2, rng=np.random.default_rng(0), dtype=np.longdouble)
     x = np.ones((2, 3), dtype=np.longdouble)
-    assert runner(layer) is layer  # numpy: the layer's own methods
+    with npgan.kernels.use_backend("numpy"):
+        assert runner(layer) is layer  # the layer's own methods
 
     class Subclass(Linear):
         pass
@@ -321,6 +326,60 @@ def test_backward_without_param_grads_or_input_grad_keeps_the_rest_bit_for_bit(p
                                                   err_msg=f"{layer} {name} {options}")
             run.forward(x)  # every layer's pass was closed, skipped ones included
             layer.clear_cache()
+
+
+@pytest.mark.parametrize("dtype", DTYPES + (np.longdouble,))  # longdouble: the kernels' fallback
+def test_accumulate_false_and_rows_give_what_the_reference_gives_bit_for_bit(dtype):
+    """The fast path's two backward options (npgan.gan uses both), held to the layers' own methods
+    on every kind of layer: accumulate=False leaves in grads exactly what zero_grad() and a full
+    backward leave; rows returns exactly those rows of the input gradient a full backward returns
+    when the other rows' upstream gradient is zero."""
+    for index in range(len(every_kind_of_layer(np.random.default_rng(0), dtype))):
+        results = {}
+        for path in npgan.kernels.BACKENDS:
+            rng = np.random.default_rng(1)
+            layer = every_kind_of_layer(np.random.default_rng(0), dtype)[index]
+            x = rng.standard_normal((6, 6)).astype(dtype)
+            with npgan.kernels.use_backend(path):
+                run = runner(layer)
+                upstream = rng.standard_normal(run.forward(x).shape).astype(dtype)
+                for gradient in layer.grads.values():
+                    gradient[...] = rng.standard_normal(gradient.shape)  # stale: to be overwritten
+                if path == "numpy":
+                    layer.zero_grad()
+                    dx = run.backward(upstream)
+                    masked = np.concatenate([np.zeros_like(upstream[:2]), upstream[2:5], np.zeros_like(upstream[5:])])
+                    rows_dx = run.backward(masked, param_grads=False)[2:5]
+                else:
+                    dx = run.backward(upstream, accumulate=False)
+                    rows_dx = run.backward(upstream[2:5], param_grads=False, rows=slice(2, 5))
+                results[path] = dx, rows_dx, {name: value.copy() for name, value in layer.grads.items()}
+        (dx0, rows0, grads0), (dx1, rows1, grads1) = results["numpy"], results["numba"]
+        tolerance = {"rtol": 64 * np.finfo(dtype).eps, "atol": 64 * np.finfo(dtype).eps}
+        np.testing.assert_allclose(dx1, dx0, **tolerance, err_msg=str(index))  # exp: a few ulp apart
+        np.testing.assert_allclose(rows1, rows0, **tolerance, err_msg=str(index))
+        for name in grads0:
+            np.testing.assert_allclose(grads1[name], grads0[name], **tolerance, err_msg=f"{index} {name}")
+
+
+def test_a_backward_over_rows_computes_no_parameter_gradients():
+    chain = every_kind_of_layer(np.random.default_rng(0), np.float32)[7]
+    with npgan.kernels.use_backend("numba"):
+        run = runner(chain)
+        y = run.forward(np.ones((4, 6), np.float32))
+        with pytest.raises(ValueError, match="param_grads=False"):
+            run.backward(y[2:], rows=slice(2, None))
+
+
+def test_the_compile_notice_is_one_line_once(capsys):
+    """backend announces the first compile of a module's kernels (a cold cache), once."""
+    from numba import njit
+
+    backend._announce_compiling(__name__)
+    for offset in (1, 2):  # two fresh functions: two compiles, one notice
+        njit(lambda value, _offset=offset: value + _offset)(1)
+    assert capsys.readouterr().err == backend.COMPILE_NOTICE + "\n"
+    backend._compile_the_rest = False  # nothing of npgan's was compiled here
 
 
 BACKWARD_KERNELS = ("affine_backward", "affine_relu_backward", "affine_sigmoid_backward", "maxout_backward")

@@ -363,6 +363,30 @@ def test_bad_gradients_are_value_errors_and_change_nothing():
     assert optimizer.iteration == 0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_first_non_finite_finds_what_an_elementwise_test_finds(dtype):
+    """One sum of squares per array (npgan.optim.first_non_finite): a NaN or an inf anywhere is
+    named, the first in order; finite values whose squares overflow are cleared by the
+    elementwise test."""
+    from npgan.optim import first_non_finite
+
+    rng = np.random.default_rng(0)
+    arrays = {name: rng.standard_normal((5, 7)).astype(dtype) for name in ("a", "b", "c")}
+    assert first_non_finite(arrays) is None
+    for bad in (np.nan, np.inf, -np.inf):
+        for name in ("b", "c"):
+            poisoned = {key: value.copy() for key, value in arrays.items()}
+            poisoned[name][3, 4] = bad
+            assert first_non_finite(poisoned) == name
+    both = {key: value.copy() for key, value in arrays.items()}
+    both["b"][0, 0], both["b"][0, 1] = np.inf, -np.inf  # no cancellation
+    assert first_non_finite(both) == "b"
+    huge = np.full((4, 4), np.finfo(dtype).max / 2, dtype=dtype)  # finite; the squares overflow
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(np.dot(huge.reshape(-1), huge.reshape(-1)))
+    assert first_non_finite({"huge": huge, **arrays}) is None
+
+
 def test_bad_parameters_are_rejected():
     frozen = np.zeros(3)
     frozen.setflags(write=False)

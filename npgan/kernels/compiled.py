@@ -9,8 +9,10 @@ npgan/layers.py give the formulas; runners.py says which kernel serves which lay
     relu / sigmoid                       elementwise
     relu_backward / sigmoid_backward     dx = g * activation'(y)
     affine_backward, affine_relu_backward, affine_sigmoid_backward, maxout_backward:
-                                         grad_W += x^T dz, grad_b += sum_n dz (if param_grads);
-                                         returns dx = dz W^T (if input_grad, else None)
+                                         grad_W += x^T dz, grad_b += sum_n dz (if param_grads;
+                                         with accumulate=False, = instead of +=: the product
+                                         written straight into grad_W); returns dx = dz W^T
+                                         (if input_grad, else None)
     dropout(x, u, keep_prob)             (x * m, m) with m = [u < keep_prob] / keep_prob
     momentum_update(p, v, g, lr, mu)     in place: v <- mu v - lr g;  p <- p + v
 
@@ -32,8 +34,13 @@ same order and the same dtype (no contraction into fused multiply-adds), and the
 are the same NumPy calls, so apart from ``exp`` (another libm) the two paths agree to the
 last bit; tests/test_kernels.py checks how closely.
 
+No kernel is ``parallel=True``: at 2 threads, Numba's OpenMP threads beside OpenBLAS's on a
+2-core machine made the whole iteration run at half speed, and with passive OpenMP threads
+they gained nothing (benchmarks/RESULTS.md, "Speed, round two").
+
 Every kernel is compiled with ``cache=True``: the machine code is kept in
-npgan/kernels/__pycache__ and a later process loads it instead of compiling.
+npgan/kernels/__pycache__ and a later process loads it instead of compiling;
+compile_every_kernel() compiles (or loads) them all at once.
 Arrays must be C-contiguous and of one dtype, float32 or float64 (npgan.kernels sees
 to it and uses the reference otherwise).
 """
@@ -91,7 +98,7 @@ def _bias_sigmoid(z, b):
         for i in range(columns):
             value = z[n, i] + b[i]
             e = np.exp(-np.abs(value))
-            z[n, i] = one / (one + e) if value >= 0 else e / (one + e)
+            z[n, i] = (one if value >= 0 else e) / (one + e)  # one division, its numerator selected
 
 
 @njit(cache=True)
@@ -107,10 +114,11 @@ def _bias_maxout(z, b, pieces):
             best_piece = 0
             for k in range(1, pieces):
                 value = z[n, first + k] + b[first + k]
-                # the first maximum wins, and a NaN beats any number (as argmax)
-                if value > best or (value != value and best == best):
-                    best = value
-                    best_piece = k
+                # the first maximum wins, and a NaN beats any number (as argmax); written as
+                # selects, not branches, which random data would mispredict half the time
+                take = (value > best) | ((value != value) & (best == best))
+                best = value if take else best
+                best_piece = k if take else best_piece
             output[n, j] = best
             winners[n, j] = best_piece
     return output, winners
@@ -132,7 +140,7 @@ def sigmoid(x):
     one = np.ones(1, x.dtype)[0]
     for i in range(flat.size):
         e = np.exp(-np.abs(flat[i]))
-        output[i] = one / (one + e) if flat[i] >= 0 else e / (one + e)
+        output[i] = (one if flat[i] >= 0 else e) / (one + e)
     return output.reshape(x.shape)
 
 
@@ -157,50 +165,63 @@ def sigmoid_backward(grad_y, y):
 
 # -- backward: one compiled pass for dz and the bias sum, then the products from NumPy ------
 # param_grads=False skips the bias sum and x^T dz, input_grad=False skips dz W^T (returns
-# None), as the layers' backward methods do.
+# None), as the layers' backward methods do. accumulate=False sets grad_W and grad_b to this
+# pass's gradients instead of adding to them: the product writes straight into grad_W
+# (np.matmul(..., out=)), with no temporary the size of W, no += and no zeroing beforehand.
 
-def _products_backward(x, W, grad_z, grad_W, param_grads, input_grad):
-    """grad_W += x^T dz (if param_grads); returns dx = dz W^T (if input_grad, else None)."""
+def _products_backward(x, W, grad_z, grad_W, param_grads, input_grad, accumulate):
+    """grad_W += x^T dz, or grad_W = x^T dz (if param_grads); returns dx = dz W^T (if input_grad, else None)."""
     if param_grads:
-        grad_W += x.T @ grad_z
+        if accumulate:
+            grad_W += x.T @ grad_z
+        else:
+            np.matmul(x.T, grad_z, out=grad_W)
     return grad_z @ W.T if input_grad else None
 
 
-def affine_backward(x, W, grad_z, grad_W, grad_b, *, param_grads=True, input_grad=True):
+def affine_backward(x, W, grad_z, grad_W, grad_b, *, param_grads=True, input_grad=True, accumulate=True):
     if param_grads:
-        _add_column_sums(grad_z, grad_b)
-    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad)
+        _add_column_sums(grad_z, grad_b, accumulate)
+    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad, accumulate)
 
 
-def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b, *, param_grads=True, input_grad=True):
-    grad_z = _relu_grad_z(y, grad_y, grad_b, param_grads)
-    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad)
+def affine_relu_backward(x, W, y, grad_y, grad_W, grad_b, *, param_grads=True, input_grad=True, accumulate=True):
+    grad_z = _relu_grad_z(y, grad_y, grad_b, param_grads, accumulate)
+    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad, accumulate)
 
 
-def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b, *, param_grads=True, input_grad=True):
-    grad_z = _sigmoid_grad_z(y, grad_y, grad_b, param_grads)
-    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad)
+def affine_sigmoid_backward(x, W, y, grad_y, grad_W, grad_b, *, param_grads=True, input_grad=True,
+                            accumulate=True):
+    grad_z = _sigmoid_grad_z(y, grad_y, grad_b, param_grads, accumulate)
+    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad, accumulate)
 
 
-def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces, *, param_grads=True, input_grad=True):
-    grad_z = _maxout_grad_z(winners, grad_y, grad_b, pieces, param_grads)
-    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad)
+def maxout_backward(x, W, winners, grad_y, grad_W, grad_b, pieces, *, param_grads=True, input_grad=True,
+                    accumulate=True):
+    grad_z = _maxout_grad_z(winners, grad_y, grad_b, pieces, param_grads, accumulate)
+    return _products_backward(x, W, grad_z, grad_W, param_grads, input_grad, accumulate)
 
 
 @njit(cache=True)
-def _add_column_sums(grad_z, grad_b):
-    """grad_b += sum_n dz, summed row by row as numpy sums axis 0 of a C-ordered array."""
+def _store_column_sums(column_sums, grad_b, accumulate):
+    """grad_b += column_sums, or grad_b = column_sums."""
+    for i in range(column_sums.size):
+        grad_b[i] = grad_b[i] + column_sums[i] if accumulate else column_sums[i]
+
+
+@njit(cache=True)
+def _add_column_sums(grad_z, grad_b, accumulate):
+    """grad_b += sum_n dz (or =), summed row by row as numpy sums axis 0 of a C-ordered array."""
     rows, columns = grad_z.shape
     column_sums = np.zeros(columns, grad_z.dtype)
     for n in range(rows):
         for i in range(columns):
             column_sums[i] += grad_z[n, i]
-    for i in range(columns):
-        grad_b[i] += column_sums[i]
+    _store_column_sums(column_sums, grad_b, accumulate)
 
 
 @njit(cache=True)
-def _relu_grad_z(y, grad_y, grad_b, param_grads):
+def _relu_grad_z(y, grad_y, grad_b, param_grads, accumulate):
     """dz = g [y > 0], and grad_b += sum_n dz (if param_grads), in one pass."""
     rows, columns = grad_y.shape
     grad_z = np.empty_like(grad_y)
@@ -212,13 +233,12 @@ def _relu_grad_z(y, grad_y, grad_b, param_grads):
             if param_grads:
                 column_sums[i] += g
     if param_grads:
-        for i in range(columns):
-            grad_b[i] += column_sums[i]
+        _store_column_sums(column_sums, grad_b, accumulate)
     return grad_z
 
 
 @njit(cache=True)
-def _sigmoid_grad_z(y, grad_y, grad_b, param_grads):
+def _sigmoid_grad_z(y, grad_y, grad_b, param_grads, accumulate):
     """dz = g y (1 - y), and grad_b += sum_n dz (if param_grads), in one pass."""
     rows, columns = grad_y.shape
     grad_z = np.empty_like(grad_y)
@@ -231,13 +251,12 @@ def _sigmoid_grad_z(y, grad_y, grad_b, param_grads):
             if param_grads:
                 column_sums[i] += g
     if param_grads:
-        for i in range(columns):
-            grad_b[i] += column_sums[i]
+        _store_column_sums(column_sums, grad_b, accumulate)
     return grad_z
 
 
 @njit(cache=True)
-def _maxout_grad_z(winners, grad_y, grad_b, pieces, param_grads):
+def _maxout_grad_z(winners, grad_y, grad_b, pieces, param_grads, accumulate):
     """dz[n, j*pieces + winners[n, j]] = g[n, j], 0 elsewhere, and grad_b += sum_n dz
     (if param_grads)."""
     rows, units = grad_y.shape
@@ -250,8 +269,7 @@ def _maxout_grad_z(winners, grad_y, grad_b, pieces, param_grads):
             if param_grads:
                 column_sums[column] += grad_y[n, j]
     if param_grads:
-        for i in range(units * pieces):
-            grad_b[i] += column_sums[i]
+        _store_column_sums(column_sums, grad_b, accumulate)
     return grad_z
 
 
@@ -275,3 +293,25 @@ def momentum_update(param, velocity, grad, learning_rate, momentum):
         step = flat_velocity[i] * momentum - learning_rate * flat_grad[i]
         flat_velocity[i] = step
         flat_param[i] += step
+
+
+def compile_every_kernel():
+    """Call every kernel once, on tiny arrays of each dtype and in every form the runners and the
+    optimizer call it: a cold cache compiles (and caches) them all at once, a warm one loads
+    them. npgan.kernels.backend runs it after announcing a compile, so that one process compiles
+    everything and later ones find it all cached."""
+    for dtype in (np.float32, np.float64):
+        x, W, b = np.ones((2, 3), dtype), np.ones((3, 4), dtype), np.zeros(4, dtype)
+        grad_W, grad_b = np.zeros_like(W), np.zeros_like(b)
+        for forward in (affine, affine_relu, affine_sigmoid):
+            z = forward(x, W, b)
+        y, winners = affine_maxout(x, W, b, 2)
+        for accumulate in (True, False):
+            affine_backward(x, W, z, grad_W, grad_b, accumulate=accumulate)
+            affine_relu_backward(x, W, z, z, grad_W, grad_b, accumulate=accumulate)
+            affine_sigmoid_backward(x, W, z, z, grad_W, grad_b, accumulate=accumulate)
+            maxout_backward(x, W, winners, y, grad_W, grad_b, 2, accumulate=accumulate)
+        relu_backward(relu(z), sigmoid_backward(sigmoid(z), z))
+        dropout(x, np.zeros(x.shape), 0.5)
+        for param in (W, b):
+            momentum_update(param.copy(), np.zeros_like(param), param, dtype(0.1), dtype(0.5))

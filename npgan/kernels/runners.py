@@ -3,8 +3,10 @@
 A runner does what its layer's forward and backward do (npgan/layers.py, the reference),
 with the elementwise work around the matrix products done by one compiled pass. It keeps
 its results in the layer's own cache (``layer.keep`` / ``layer.kept``) and adds into the
-layer's own ``grads``, so a pass run by one path can be backpropagated or checked by the
-other, and predict(), kink_state() and the one-pass-one-cache guard work unchanged.
+layer's own ``grads`` (or sets them: accumulate=False), so a pass run by one path can be
+backpropagated or checked by the other, and predict(), kink_state() and the
+one-pass-one-cache guard work unchanged. A backward can also cover some rows of the pass
+only (rows=; LayerRunner says when that is the same).
 
 For a Sequential, ChainRunner adds what only a whole chain allows:
 
@@ -37,10 +39,23 @@ def runner(layer):
 
 
 class LayerRunner:
-    """Runs ``self.layers`` (one layer, or a Linear and its activation) with compiled kernels."""
+    """Runs ``self.layers`` (one layer, or a Linear and its activation) with compiled kernels.
+
+    Its backward takes, besides the layers' param_grads and input_grad, two options of the fast
+    path (npgan/gan.py uses both):
+
+    - accumulate=False sets the layers' grads to this pass's gradients instead of adding to them
+      (the product writes straight into grad_W): what the reference gets from zero_grad() and
+      a backward that adds, without the zeroing pass and without a temporary the size of W;
+    - rows (a slice of the forward pass's rows, with param_grads=False): grad_y holds only those
+      rows of the upstream gradient, the others being zero, and the input gradient of those rows
+      is returned. Every layer treats rows independently, so these are the same numbers the
+      whole backward gives for those rows, at a fraction of the products.
+    """
 
     def __init__(self, *layers):
         self.layers = layers
+        self.rows = None  # of this runner's last forward pass: what ``rows`` selects from
 
     def predict(self, x):
         for layer in self.layers:
@@ -62,6 +77,35 @@ class LayerRunner:
         layer.check_input(x, layer.in_features)
         return backend.compiled_kernels(x, layer.params["W"], layer.params["b"])
 
+    def kept(self, layer, grad_y, rows):
+        """layer.kept(grad_y): the cache of its last pass, grad_y checked against its output. With
+        ``rows``, grad_y holds those rows only and the check runs on a zero-stride stand-in for
+        the whole upstream gradient."""
+        if rows is None:
+            return layer.kept(grad_y)
+        if self.rows is None or len(grad_y) != len(range(*rows.indices(self.rows))):
+            raise ValueError(f"{layer}: a backward over rows {rows} needs this runner's own forward pass and "
+                             f"an upstream gradient of those rows only; got {len(grad_y)} rows")
+        return layer.kept(np.broadcast_to(grad_y.dtype.type(0), (self.rows, *grad_y.shape[1:])))
+
+    def reference_backward(self, grad_y, param_grads, input_grad, accumulate, rows):
+        """The layers' own backward methods, top down (where the kernels do not take the arrays)."""
+        if rows is not None:  # the whole upstream gradient, zero outside ``rows``
+            whole = np.zeros((self.rows, *grad_y.shape[1:]), grad_y.dtype)
+            whole[rows] = grad_y
+            grad_x = self.reference_backward(whole, param_grads, input_grad, accumulate, None)
+            return None if grad_x is None else grad_x[rows]
+        for index, layer in enumerate(reversed(self.layers)):
+            if param_grads and not accumulate:
+                layer.zero_grad()
+            last = index == len(self.layers) - 1
+            grad_y = layer.backward(grad_y, param_grads=param_grads, input_grad=input_grad or not last)
+        return grad_y
+
+
+def _selected(array, rows):
+    return _c(array if rows is None else array[rows])
+
 
 class LinearRunner(LayerRunner):
     """y = x @ W, then the bias added in place."""
@@ -69,21 +113,22 @@ class LinearRunner(LayerRunner):
     def forward(self, x):
         (linear,) = self.layers
         kernels = self.affine_kernels(linear, x)
+        self.rows = len(x)
         if kernels is None:
             return linear.forward(x)
         y = kernels.affine(_c(x), linear.params["W"], linear.params["b"])
         linear.keep(y, x=x)
         return y
 
-    def backward(self, grad_y, *, param_grads=True, input_grad=True):
+    def backward(self, grad_y, *, param_grads=True, input_grad=True, accumulate=True, rows=None):
         (linear,) = self.layers
-        x = linear.kept(grad_y)["x"]
+        x = self.kept(linear, grad_y, rows)["x"]
         W, grads = linear.params["W"], linear.grads
         kernels = backend.compiled_kernels(x, W, grad_y, grads["W"], grads["b"])
         if kernels is None:
-            return linear.backward(grad_y, param_grads=param_grads, input_grad=input_grad)
-        return kernels.affine_backward(_c(x), W, _c(grad_y), grads["W"], grads["b"],
-                                       param_grads=param_grads, input_grad=input_grad)
+            return self.reference_backward(grad_y, param_grads, input_grad, accumulate, rows)
+        return kernels.affine_backward(_selected(x, rows), W, _c(grad_y), grads["W"], grads["b"],
+                                       param_grads=param_grads, input_grad=input_grad, accumulate=accumulate)
 
 
 class FusedRunner(LayerRunner):
@@ -97,6 +142,7 @@ class FusedRunner(LayerRunner):
     def forward(self, x):
         linear, activation = self.layers
         kernels = self.affine_kernels(linear, x)
+        self.rows = len(x)
         if kernels is None:
             return activation.forward(linear.forward(x))
         y = getattr(kernels, f"affine_{self.name}")(_c(x), linear.params["W"], linear.params["b"])
@@ -104,17 +150,17 @@ class FusedRunner(LayerRunner):
         activation.keep(y, y=y)
         return y
 
-    def backward(self, grad_y, *, param_grads=True, input_grad=True):
+    def backward(self, grad_y, *, param_grads=True, input_grad=True, accumulate=True, rows=None):
         linear, activation = self.layers
-        y = activation.kept(grad_y)["y"]
-        x = linear.kept(grad_y)["x"]
+        y = self.kept(activation, grad_y, rows)["y"]
+        x = self.kept(linear, grad_y, rows)["x"]
         W, grads = linear.params["W"], linear.grads
         kernels = backend.compiled_kernels(x, W, y, grad_y, grads["W"], grads["b"])
         if kernels is None:
-            grad_z = activation.backward(grad_y)
-            return linear.backward(grad_z, param_grads=param_grads, input_grad=input_grad)
+            return self.reference_backward(grad_y, param_grads, input_grad, accumulate, rows)
         return getattr(kernels, f"affine_{self.name}_backward")(
-            _c(x), W, _c(y), _c(grad_y), grads["W"], grads["b"], param_grads=param_grads, input_grad=input_grad)
+            _selected(x, rows), W, _selected(y, rows), _c(grad_y), grads["W"], grads["b"],
+            param_grads=param_grads, input_grad=input_grad, accumulate=accumulate)
 
 
 class ActivationRunner(LayerRunner):
@@ -127,6 +173,7 @@ class ActivationRunner(LayerRunner):
     def forward(self, x):
         (activation,) = self.layers
         activation.check_input(x)
+        self.rows = len(x)
         kernels = backend.compiled_kernels(x)
         if kernels is None:
             return activation.forward(x)
@@ -134,13 +181,13 @@ class ActivationRunner(LayerRunner):
         activation.keep(y, y=y)
         return y
 
-    def backward(self, grad_y, *, param_grads=True, input_grad=True):
+    def backward(self, grad_y, *, param_grads=True, input_grad=True, accumulate=True, rows=None):
         (activation,) = self.layers
-        y = activation.kept(grad_y)["y"]
+        y = self.kept(activation, grad_y, rows)["y"]
         kernels = backend.compiled_kernels(grad_y, y)
         if kernels is None:
-            return activation.backward(grad_y, param_grads=param_grads, input_grad=input_grad)
-        return getattr(kernels, f"{self.name}_backward")(_c(grad_y), _c(y)) if input_grad else None
+            return self.reference_backward(grad_y, param_grads, input_grad, accumulate, rows)
+        return getattr(kernels, f"{self.name}_backward")(_c(grad_y), _selected(y, rows)) if input_grad else None
 
 
 class MaxoutRunner(LayerRunner):
@@ -150,30 +197,34 @@ class MaxoutRunner(LayerRunner):
     def forward(self, x):
         (maxout,) = self.layers
         kernels = self.affine_kernels(maxout, x)
+        self.rows = len(x)
         if kernels is None:
             return maxout.forward(x)
         y, winners = kernels.affine_maxout(_c(x), maxout.params["W"], maxout.params["b"], maxout.pieces)
         maxout.keep(y, x=x, winners=winners)
         return y
 
-    def backward(self, grad_y, *, param_grads=True, input_grad=True):
+    def backward(self, grad_y, *, param_grads=True, input_grad=True, accumulate=True, rows=None):
         (maxout,) = self.layers
-        cache = maxout.kept(grad_y)
+        cache = self.kept(maxout, grad_y, rows)
         x, W, grads = cache["x"], maxout.params["W"], maxout.grads
         kernels = backend.compiled_kernels(x, W, grad_y, grads["W"], grads["b"])
         if kernels is None:
-            return maxout.backward(grad_y, param_grads=param_grads, input_grad=input_grad)
-        return kernels.maxout_backward(_c(x), W, _c(cache["winners"]), _c(grad_y), grads["W"], grads["b"],
-                                       maxout.pieces, param_grads=param_grads, input_grad=input_grad)
+            return self.reference_backward(grad_y, param_grads, input_grad, accumulate, rows)
+        return kernels.maxout_backward(_selected(x, rows), W, _selected(cache["winners"], rows), _c(grad_y),
+                                       grads["W"], grads["b"], maxout.pieces, param_grads=param_grads,
+                                       input_grad=input_grad, accumulate=accumulate)
 
 
 class DropoutRunner(LayerRunner):
     """A fresh mask thresholded, scaled and applied in one pass, from the same uniforms the
-    reference draws (so the same masks); the backward, g * m, is the layer's own."""
+    reference draws (so the same masks); the backward is the layer's own, g * m (on the
+    selected rows of m, with rows)."""
 
     def forward(self, x):
         (dropout,) = self.layers
         dropout.check_input(x)
+        self.rows = len(x)
         kernels = backend.compiled_kernels(x)
         if kernels is None or not dropout.draws_mask():
             return dropout.forward(x)
@@ -181,12 +232,32 @@ class DropoutRunner(LayerRunner):
         dropout.keep_mask(y, scaled_mask)
         return y
 
-    def backward(self, grad_y, *, param_grads=True, input_grad=True):
-        return self.layers[0].backward(grad_y, param_grads=param_grads, input_grad=input_grad)
+    def backward(self, grad_y, *, param_grads=True, input_grad=True, accumulate=True, rows=None):
+        (dropout,) = self.layers
+        if rows is None:
+            return dropout.backward(grad_y, param_grads=param_grads, input_grad=input_grad)
+        scaled_mask = self.kept(dropout, grad_y, rows)["scaled_mask"]
+        if not input_grad:
+            return None
+        return grad_y if scaled_mask is None else grad_y * scaled_mask[rows]
+
+
+class OwnMethodsRunner(LayerRunner):
+    """A layer of a type without a runner, in a chain: its own methods, with accumulate and rows
+    done around them (LayerRunner.reference_backward)."""
+
+    def forward(self, x):
+        y = self.layers[0].forward(x)
+        self.rows = len(x)
+        return y
+
+    def backward(self, grad_y, *, param_grads=True, input_grad=True, accumulate=True, rows=None):
+        return self.reference_backward(grad_y, param_grads, input_grad, accumulate, rows)
 
 
 class ChainRunner:
-    """A Sequential with fused Linear-activation pairs and the skipped products (module docstring)."""
+    """A Sequential with fused Linear-activation pairs and the skipped products (module docstring);
+    its backward takes accumulate and rows as LayerRunner's."""
 
     def __init__(self, chain):
         self.chain = chain
@@ -197,7 +268,8 @@ class ChainRunner:
                 self.steps.append((index, FusedRunner(layers[index], layers[index + 1])))
                 index += 2
             else:
-                self.steps.append((index, runner(layers[index])))
+                make = _RUNNERS.get(type(layers[index]), OwnMethodsRunner)
+                self.steps.append((index, make(layers[index])))
                 index += 1
 
     def forward(self, x):
@@ -210,15 +282,19 @@ class ChainRunner:
             x = step.predict(x)
         return x
 
-    def backward(self, grad_out, *, param_grads=True, input_grad=True):
+    def backward(self, grad_out, *, param_grads=True, input_grad=True, accumulate=True, rows=None):
         """As Sequential.backward; with input_grad=False, the layers below the lowest one with
         parameters are closed without a backward and that one computes no input gradient."""
+        if rows is not None and param_grads:
+            raise ValueError("a backward over some rows of the pass computes no parameter gradients: "
+                             "pass param_grads=False")
         lowest = 0 if input_grad else self._lowest_needing_upstream(param_grads)
         for first, step in reversed(self.steps):
             if first < lowest:
                 step.skip_backward()
             else:
-                grad_out = step.backward(grad_out, param_grads=param_grads, input_grad=input_grad or first > lowest)
+                grad_out = step.backward(grad_out, param_grads=param_grads, input_grad=input_grad or first > lowest,
+                                         accumulate=accumulate, rows=rows)
         return grad_out if input_grad else None
 
     def skip_backward(self):
