@@ -15,12 +15,14 @@ difference of large numbers (a zero distance can come out slightly negative). Me
 both from a nearby point (the Parzen estimator uses the centres' mean) keeps the numbers
 small; nearest_neighbours instead recomputes the distance it returns directly.
 
-nearest_neighbours(queries, references, *, chunk_size=10000)
+nearest_neighbours(queries, references, *, chunk_size=10000, convert=None)
     For each query row, the index of the reference row nearest in squared Euclidean
     distance, one matrix product per chunk of ``chunk_size`` references. Memory:
     n_queries * chunk_size float64 for the distances. The distance returned is
     recomputed directly, sum((q - r)^2), for the chosen r. Figure 2 uses it to show the
-    training example nearest to a sample of G.
+    training example nearest to a sample of G; the copy check of npgan.evaluate.quality
+    to measure how near G's samples come to their training set (uint8 pixels converted
+    block by block, products in float32).
 """
 
 import numpy as np
@@ -57,12 +59,14 @@ def distance_blocks(queries, references, *, query_chunk, reference_chunk, conver
             yield rows, reference_start, e
 
 
-def nearest_neighbours(queries, references, *, chunk_size=10000):
+def nearest_neighbours(queries, references, *, chunk_size=10000, convert=None):
     """The nearest reference row of each query row: (indices (n_queries,) int64, squared distances).
 
     queries: (n_queries, d), references: (n_references, d), finite. The search uses
-    ||q - r||^2 = ||q||^2 - 2 q . r + ||r||^2 in float64 (distance_blocks), one matrix
-    product per chunk of chunk_size references (memory: n_queries * chunk_size float64).
+    ||q - r||^2 = ||q||^2 - 2 q . r + ||r||^2 (distance_blocks), one matrix product per
+    chunk of chunk_size references (memory: n_queries * chunk_size float64). ``convert``
+    maps a block of rows to the values compared and the array the product is taken in
+    (default: the rows as float64), as distance_blocks' does.
     The expansion loses digits when q and r nearly coincide, so of references equally
     near (up to that rounding) any may be returned, and the squared distance returned is
     recomputed directly, sum((q - r)^2), for the chosen r (an exact copy gives 0).
@@ -73,6 +77,9 @@ def nearest_neighbours(queries, references, *, chunk_size=10000):
     if queries.shape[1] != references.shape[1]:
         raise ValueError(f"queries have {queries.shape[1]} columns but references have "
                          f"{references.shape[1]}: both must be points of the same dimension")
+    if convert is None:
+        def convert(block):
+            return block.astype(np.float64, copy=False)
     queries = queries.astype(np.float64)
     if not np.all(np.isfinite(queries)):
         raise ValueError("queries contain NaN or infinite values")
@@ -86,11 +93,12 @@ def nearest_neighbours(queries, references, *, chunk_size=10000):
     best_indices = np.zeros(n, dtype=np.int64)
     best = np.full(n, np.inf)              # the smallest e = ||r||^2 - 2 q . r so far
     for _, start, e in distance_blocks(queries, references, query_chunk=n, reference_chunk=chunk_size,
-                                       convert=lambda block: block.astype(np.float64, copy=False)):
+                                       convert=convert):
         nearest = np.argmin(e, axis=1)
         nearest_values = e[rows, nearest]
         better = nearest_values < best     # strict: an earlier chunk keeps a tie
         best_indices[better] = start + nearest[better]
         best[better] = nearest_values[better]
-    differences = queries - references[best_indices].astype(np.float64)
+    differences = (convert(queries).astype(np.float64, copy=False)
+                   - convert(references[best_indices]).astype(np.float64, copy=False))
     return best_indices, np.einsum("ij,ij->i", differences, differences)

@@ -41,7 +41,7 @@ import time
 
 import numpy as np
 
-from npgan.evaluate.neighbours import distance_blocks, squared_norms
+from npgan.evaluate.neighbours import distance_blocks, nearest_neighbours, squared_norms
 
 NEIGHBOURS = 3            # k of precision and recall
 MIN_CLASS_SHARE = 0.01    # a class is covered when at least this share of the samples fall in it
@@ -179,15 +179,13 @@ def precision_recall(fake, real, fake_radii, real_radii, *, centre=None, chunk=C
 
 def nearest_training_distances(images, training_images, *, chunk=CHUNK):
     """(N,) Euclidean distance from each image to its nearest training image, in pixel space
-    (values in [0, 1]; uint8 training pixels are divided by 255 block by block)."""
-    def convert(block):
+    (values in [0, 1]; uint8 training pixels are divided by 255 block by block), by
+    npgan.evaluate.neighbours.nearest_neighbours with its products in float32."""
+    def pixels(block):
         return (block / np.float32(255) if block.dtype == np.uint8 else block).astype(np.float32, copy=False)
 
-    nearest = np.full(len(images), np.inf)
-    for rows, _, partial in distance_blocks(images, training_images, query_chunk=len(images),
-                                            reference_chunk=chunk, convert=convert):
-        np.minimum(nearest[rows], partial.min(axis=1), out=nearest[rows])
-    return np.sqrt(np.maximum(nearest + squared_norms(convert(images)), 0.0))
+    _, squared = nearest_neighbours(images, training_images, chunk_size=chunk, convert=pixels)
+    return np.sqrt(squared)
 
 
 def copy_check(samples, test_images, training_images, percentile=COPY_PERCENTILE):
