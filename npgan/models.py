@@ -153,6 +153,8 @@ PRESETS["fashion-mnist"] = {**PRESETS["paper-mnist"], "dataset": "fashion-mnist"
 # jitter leaves in the samples. Why this decay: benchmarks/RESULTS.md (a 250-epoch run:
 # 234.5 with it; 220.9 with decay 0.99995 and the shorter TensorFlow warm-up of before).
 PRESETS["mnist-tuned"] = {**PRESETS["paper-mnist"], "generator_average_decay": 0.99998}
+# The paper's model on Stacked MNIST (1,000 modes; G's output and D's input widen to 2,352).
+PRESETS["stacked-mnist"] = {**PRESETS["paper-mnist"], "dataset": "stacked-mnist"}
 DEFAULT_PRESET = "ring8"
 
 # Defaults per f-divergence (npgan.divergences) on top of a preset: what `npgan train --preset P

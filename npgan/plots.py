@@ -64,23 +64,24 @@ def image_grid(images, image_shape, *, rows, columns, padding=2, fill=1.0):
     ``padding`` pixels of value ``fill`` (none around the outside), so the grid is
     (rows * height + (rows - 1) * padding, columns * width + (columns - 1) * padding).
     """
-    height, width = image_shape_of(image_shape)
+    height, width, channels = image_layout(image_shape)
     for name, value, minimum in (("rows", rows, 1), ("columns", columns, 1), ("padding", padding, 0)):
         require_integer(value, name, minimum)
     images = np.asarray(images)
-    if images.ndim != 2 or images.shape[1] != height * width:
-        raise ValueError(f"images must be an (n, {height * width}) array (one flattened {height}x{width} "
-                         f"image per row), got shape {images.shape}")
+    if images.ndim != 2 or images.shape[1] != height * width * channels:
+        raise ValueError(f"images must be an (n, {height * width * channels}) array (one flattened "
+                         f"{'x'.join(map(str, image_shape))} image per row), got shape {images.shape}")
     if images.shape[0] != rows * columns:
         raise ValueError(f"a {rows} x {columns} grid needs exactly {rows * columns} images, "
                          f"got {images.shape[0]}")
     require_finite_samples(images, "images", "tile")
     # Each image gets `padding` rows and columns of fill below and to its right; the
     # last row and column of cells then lose theirs, leaving separators only.
-    cells = np.full((rows, columns, height + padding, width + padding), fill, dtype=np.float64)
-    cells[:, :, :height, :width] = images.reshape(rows, columns, height, width)
-    grid = cells.transpose(0, 2, 1, 3).reshape(rows * (height + padding), columns * (width + padding))
-    return grid[:grid.shape[0] - padding, :grid.shape[1] - padding]
+    cells = np.full((rows, columns, height + padding, width + padding, channels), fill, dtype=np.float64)
+    cells[:, :, :height, :width] = images.reshape(rows, columns, height, width, channels)
+    grid = cells.transpose(0, 2, 1, 3, 4).reshape(rows * (height + padding), columns * (width + padding), channels)
+    grid = grid[:grid.shape[0] - padding, :grid.shape[1] - padding]
+    return grid[:, :, 0] if channels == 1 else grid
 
 
 def samples_grid_figure(samples, image_shape, out_path, *, rows=10, columns=10, title=None):
@@ -323,6 +324,17 @@ def write_png(figure, out_path):
     write_atomically(out_path, buffer.getvalue())
 
 
+def image_layout(image_shape):
+    """(height, width, channels) from (height, width) (gray: channels 1) or (height, width, 3) (RGB,
+    channel last, as Stacked MNIST's rows are laid out), or a ValueError."""
+    shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else None
+    if shape is None or len(shape) not in (2, 3) or not all(is_integer(side) and side >= 1 for side in shape) \
+            or shape[2:] not in ((), (3,)):
+        raise ValueError(f"image_shape must be (height, width) or (height, width, 3) of positive integers, e.g. "
+                         f"(28, 28); got {image_shape!r}")
+    return int(shape[0]), int(shape[1]), int(shape[2]) if len(shape) == 3 else 1
+
+
 def image_shape_of(image_shape):
     """(height, width) from a 2-tuple of positive integers, or a ValueError."""
     shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else None
@@ -346,7 +358,10 @@ def inches_per_pixel(grid_height):
 
 def show_grid(ax, grid):
     """An image grid in gray, 0 = black and 1 = white (MNIST's look), pixel for pixel, no ticks."""
-    ax.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    if grid.ndim == 3:  # RGB, channel last: imshow takes it as it is, in [0, 1]
+        ax.imshow(np.clip(grid, 0.0, 1.0), interpolation="nearest")
+    else:
+        ax.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
 

@@ -21,7 +21,7 @@ LAYERS = [
     ["npgan", "npgan.validate", "npgan.fileio", "npgan.init", "npgan.noise", "npgan.interrupt",
      "npgan.runlock", "npgan.checkpoint"],
     # the reference layers; the data
-    ["npgan.layers", "npgan.data.toy", "npgan.data.mnist"],
+    ["npgan.layers", "npgan.data.toy", "npgan.data.stacked", "npgan.data.mnist"],
     ["npgan.data", "npgan.losses", "npgan.kernels.backend", "npgan.kernels.compiled", "npgan.kernels.gemm"],
     # the fast path runs the layers; the f-divergences build on the losses
     ["npgan.divergences", "npgan.kernels.runners"],

@@ -1,4 +1,5 @@
-"""MNIST and Fashion-MNIST: a checked IDX reader, where the files come from, the splits.
+"""MNIST and Fashion-MNIST: a checked IDX reader, where the files come from, the splits; and
+Stacked MNIST, built from MNIST's files (npgan.data.stacked).
 
 Where the four IDX files are looked for, in this order (the first that applies wins):
 
@@ -40,6 +41,10 @@ training images 50000..59999, test = the 10,000 test images; each image flattene
 to 784 columns. The pixels stay uint8 as read (55 MB for MNIST); the models see
 pixel / 255 as float32 in [0, 1], converted for the rows in use (ImageData.rows,
 minibatches), or for a whole split when it is asked for (ImageData.train, ...).
+
+Stacked MNIST ("stacked-mnist", one of IMAGE_DATASETS but not of DATASETS: it has no files of
+its own) is MNIST found and checked as above, each split wrapped in StackedPixels: index
+triples into the MNIST split, images of 28 x 28 x 3 = 2,352 values built for the rows in use.
 """
 
 import contextlib
@@ -57,6 +62,7 @@ import zlib
 
 import numpy as np
 
+from npgan.data import stacked
 from npgan.fileio import atomic_write, remove_temporaries
 
 IMAGE_SHAPE = (28, 28)
@@ -107,7 +113,9 @@ DATASETS = {
         },
     },
 }
-IMAGE_DATASETS = tuple(DATASETS)
+# Image datasets built from another's files: name -> the dataset whose files they read.
+DERIVED_DATASETS = {"stacked-mnist": "mnist"}
+IMAGE_DATASETS = (*DATASETS, *DERIVED_DATASETS)
 
 _CHUNK = 1 << 20
 _DOWNLOAD_TIMEOUT = 30  # seconds a connection attempt or a read may wait for the server
@@ -481,13 +489,17 @@ class ImageData:
     train, validation, test: the whole splits as (N, 784) float32 arrays (50,000, 10,000,
     10,000 for MNIST), converted on first use and kept (157 MB for MNIST's train split), for
     code that needs a whole split (Figure 2's nearest neighbours, notebooks).
-    train_labels, validation_labels, test_labels: uint8.
+    train_labels, validation_labels, test_labels: uint8 (Stacked MNIST: uint16, 0..999).
+
+    The splits given to the constructor are (N, D) pixel arrays, or objects with the interface
+    of Pixels already (Stacked MNIST's StackedPixels: rows of 2,352, image_shape (28, 28, 3)).
     """
 
     def __init__(self, name, train, train_labels, validation, validation_labels, test, test_labels,
                  image_shape=IMAGE_SHAPE):
         self.name = name
-        self.pixels = {"train": Pixels(train), "validation": Pixels(validation), "test": Pixels(test)}
+        self.pixels = {split: images if isinstance(images, (Pixels, stacked.StackedPixels)) else Pixels(images)
+                       for split, images in (("train", train), ("validation", validation), ("test", test))}
         self.train_labels, self.validation_labels, self.test_labels = train_labels, validation_labels, test_labels
         self.image_shape = tuple(image_shape)
         self._whole = {}  # the splits converted whole, as asked for
@@ -536,7 +548,14 @@ class ImageData:
 
 
 def load_image_dataset(dataset="mnist", data_dir=None, *, cache_dir=None, mirrors=None, download=True):
-    """``dataset`` ("mnist" or "fashion-mnist") as an ImageData, each file checked."""
+    """``dataset`` ("mnist", "fashion-mnist" or "stacked-mnist") as an ImageData, each file checked."""
+    if dataset in DERIVED_DATASETS:  # Stacked MNIST: triples of MNIST's digits (npgan.data.stacked)
+        digits = load_image_dataset(DERIVED_DATASETS[dataset], data_dir, cache_dir=cache_dir, mirrors=mirrors,
+                                    download=download)
+        splits = stacked.stacked_splits(digits.pixels, {"train": digits.train_labels, "test": digits.test_labels,
+                                                        "validation": digits.validation_labels})
+        return ImageData(dataset, *splits["train"], *splits["validation"], *splits["test"],
+                         image_shape=stacked.IMAGE_SHAPE)
     info = _dataset_info(dataset)
     directory = find_data_dir(dataset, data_dir, cache_dir=cache_dir, mirrors=mirrors, download=download)
 
