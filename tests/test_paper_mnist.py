@@ -80,6 +80,10 @@ def test_the_variants_differ_from_paper_mnist_only_where_named():
     assert {k for k in paper if PRESETS["mnist-tuned"][k] != paper[k]} == {"generator_average_decay"}
     assert set(PRESETS["mnist-tuned"]) == set(paper)
     assert paper["generator_average_decay"] == 0.0 and PRESETS["mnist-tuned"]["generator_average_decay"] == 0.99998
+    fast = PRESETS["mnist-fast"]
+    assert {k for k in paper if fast[k] != paper[k]} == {"learning_rate", "generator_average_decay", "iterations"}
+    assert set(fast) == set(paper)
+    assert (fast["learning_rate"], fast["generator_average_decay"], fast["iterations"]) == (0.2, 0.99998, 500 * 60)
 
 
 def test_an_epoch_follows_the_minibatch_size():
