@@ -57,6 +57,9 @@ def add_train_command(commands):
     train.add_argument("--learning-rate", type=positive_float, help="initial learning rate of both nets")
     train.add_argument("--k-discriminator-steps", type=positive_int, help="D steps per G step (Algorithm 1's k)")
     train.add_argument("--batch-size", type=count, help="minibatch size m")
+    train.add_argument("--pack", type=positive_int, metavar="N",
+                       help="PacGAN (not in the paper): D judges N samples at once, m/N packs of real and of "
+                            "generated samples a step; N must divide the minibatch size (default: 1)")
     train.add_argument("--generator-loss", choices=GENERATOR_LOSSES)
     train.add_argument("--update-order", choices=UPDATE_ORDERS,
                        help="sequential: Algorithm 1; simultaneous: the authors' released code")
@@ -112,7 +115,7 @@ def run_train(args):
     out = args.out or os.path.join("runs", f"{preset}-{0 if args.seed is None else args.seed}")  # "" is refused
     changes = {key: value for key, value in {
         "seed": args.seed, "learning_rate": args.learning_rate,
-        "k_discriminator_steps": args.k_discriminator_steps, "batch_size": args.batch_size,
+        "k_discriminator_steps": args.k_discriminator_steps, "batch_size": args.batch_size, "pack": args.pack,
         "generator_loss": args.generator_loss, "update_order": args.update_order,
         "optimizer": args.optimizer, "noise": args.noise, "dataset": args.dataset,
         "divergence": args.divergence, "generator_average_decay": args.generator_average_decay}.items()

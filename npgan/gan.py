@@ -27,6 +27,18 @@ the optimizer, checkpoints and gradient checks.
 Each pass runs on the kernel backend in use (npgan.kernels.runner): the layers' own NumPy
 methods, or the Numba kernels beside them; the arithmetic is the layers'.
 
+Packing (PacGAN, Lin et al. 2018; the configuration key ``pack``): D's first layer is a
+Pack (npgan/layers.py), so D judges ``pack`` samples at once and outputs one logit per pack.
+Pack groups rows 0..pack-1, pack..2 pack-1, ... of its input; with the m real rows a
+multiple of pack, no pack straddles the boundary of [x_real; x_fake]: the first m/pack
+logits are the real packs, the rest the generated ones, as if each half were packed alone
+(``real_packs``). The losses then average over packs, not samples:
+    L_D = mean_{m/pack real packs} softplus(-a) + mean_{m/pack fake packs} softplus(a),
+and a sample's gradient is its pack's, taken back through Pack's inverse reshape (the
+rows of the D pass above Pack count packs, below it samples). G is unchanged: it draws
+samples one by one, and sampling and evaluation never see D. pack = 1: no Pack layer,
+the paper's GAN.
+
 divergence: "gan" (the paper's losses, losses.py) or another row of the f-GAN table
 (npgan/divergences.py): D is then the critic, its output V, and its loss is -F =
 -(mean g_f(V_real) - mean f*(g_f(V_fake))); G's loss is generator_objective's.
@@ -39,12 +51,14 @@ import numpy as np
 
 from npgan.kernels import runner
 from npgan.divergences import generator_objective, get_divergence, variational_objective
+from npgan.layers import Pack
 from npgan.losses import discriminator_loss, generator_loss
 from npgan.noise import NOISE_PRIORS, sample_noise
 
 
 class GAN:
-    """G: noise (m, noise_dim) -> samples (m, data_dim); D: samples -> logits (m, 1).
+    """G: noise (m, noise_dim) -> samples (m, data_dim); D: samples -> logits (m / pack, 1), one per
+    pack of ``pack`` samples (pack: 1 but for a packed D, whose first layer is a Pack).
 
     discriminator may be None: a generator alone (npgan export), for sampling only.
     noise, noise_dim: the prior p_z (npgan.noise) that ``sample`` draws z from; a GAN built
@@ -76,6 +90,24 @@ class GAN:
             return runner(self.generator).predict(z)
         finally:
             self.generator.train()
+
+    @property
+    def pack(self):
+        """How many samples D judges at once (PacGAN): the pack of D's first layer if it is a
+        Pack, else 1."""
+        first = (getattr(self.discriminator, "layers", None) or [None])[0]
+        return first.pack if isinstance(first, Pack) else 1
+
+    def real_packs(self, real_rows, fake_rows):
+        """How many of D's logits judge real samples in a pass on [x_real; x_fake] of real_rows +
+        fake_rows samples: real_rows / pack. A ValueError unless both halves are whole packs (then
+        no pack mixes real and generated samples), raised before any pass."""
+        for rows, what in ((real_rows, "real"), (fake_rows, "generated")):
+            if rows % self.pack:
+                raise ValueError(f"D judges packs of {self.pack} samples, and a pack never mixes real and "
+                                 f"generated ones: {rows} {what} samples are not whole packs; use a minibatch "
+                                 f"size that is a multiple of {self.pack}")
+        return real_rows // self.pack
 
     def discriminator_loss(self, real_logits, fake_logits):
         """L_D (or, for an f-divergence, -F) and its gradients with respect to D's outputs."""
@@ -132,10 +164,11 @@ class GAN:
         Returns the logits of the pass (real_logits, fake_logits) and L_D (unscaled).
         """
         G, D = runner(self.generator), runner(self.discriminator)
+        real_packs = self.real_packs(len(x_real), len(z))  # len(x_real) without packing
         x_fake = G.predict(z)
         _check_same_width(x_real, x_fake)
-        logits = D.forward(np.concatenate([x_real, x_fake]))
-        real_logits, fake_logits = logits[: len(x_real)], logits[len(x_real):]
+        logits = D.forward(np.concatenate([x_real, x_fake]))  # one logit per pack
+        real_logits, fake_logits = logits[:real_packs], logits[real_packs:]
         value, grad_real, grad_fake = self.discriminator_loss(real_logits, fake_logits)
         _set_gradients(self.discriminator, D, loss_scale * np.concatenate([grad_real, grad_fake]), input_grad=False)
         return StepResult(value, real_logits, fake_logits)
@@ -146,6 +179,7 @@ class GAN:
         Returns L_G and the fake logits of the pass.
         """
         G, D = runner(self.generator), runner(self.discriminator)
+        self.real_packs(0, len(z))  # whole packs of generated samples
         x_fake = G.forward(z)
         fake_logits = D.forward(x_fake)
         value, grad_fake = self.generator_loss(fake_logits, kind)
@@ -157,19 +191,19 @@ class GAN:
     def simultaneous_gradients(self, x_real, z, *, kind="non-saturating", discriminator_loss_scale=1.0):
         """Both nets' grads from one D pass on [x_real; G(z)]; returns (D step, G step) results."""
         G, D = runner(self.generator), runner(self.discriminator)
+        m, real_packs = len(x_real), self.real_packs(len(x_real), len(z))
         x_fake = G.forward(z)
         _check_same_width(x_real, x_fake)
-        m = len(x_real)
-        logits = D.forward(np.concatenate([x_real, x_fake]))
-        real_logits, fake_logits = logits[:m], logits[m:]
+        logits = D.forward(np.concatenate([x_real, x_fake]))  # one logit per pack
+        real_logits, fake_logits = logits[:real_packs], logits[real_packs:]
 
         # G's gradient first, through the pass, computing no D gradients. Only the fake rows
         # carry a gradient (the real rows' upstream gradient is zero).
         g_value, g_grad_fake = self.generator_loss(fake_logits, kind)
         if D is self.discriminator:  # the reference: the whole pass, zeros for the real rows
             grad_x_fake = D.backward(np.concatenate([np.zeros_like(real_logits), g_grad_fake]), param_grads=False)[m:]
-        else:  # the fast path: the fake rows alone, the same numbers for half the products
-            grad_x_fake = D.backward(g_grad_fake, param_grads=False, rows=slice(m, None))
+        else:  # the fast path: the fake rows (packs) alone, the same numbers for half the products
+            grad_x_fake = D.backward(g_grad_fake, param_grads=False, rows=slice(real_packs, None))
         _set_gradients(self.generator, G, grad_x_fake, input_grad=False)
 
         # D's gradient from the same pass (the same activations and dropout masks).

@@ -364,6 +364,44 @@ class Dropout(Layer):
         return f"Dropout(keep_prob={self.keep_prob})"
 
 
+class Pack(Layer):
+    """Packing (PacGAN, Lin et al. 2018): D judges ``pack`` samples at once, as one input.
+    x: (N, d) -> y: (N / pack, pack * d), N a multiple of pack.
+
+    Pack j is samples j*pack .. j*pack + pack - 1 side by side:
+        y[j, i*d + k] = x[j*pack + i, k]        (0 <= i < pack, 0 <= k < d)
+    which is the row-major reshape of x (a view, nothing copied). The first layer of a
+    packed D takes pack * d inputs and sees the samples of a pack together.
+    """
+
+    def __init__(self, pack):
+        super().__init__()
+        self.pack = require_integer(pack, "Pack: samples per pack", minimum=1)
+
+    def forward(self, x):
+        self.check_input(x)
+        if x.ndim != 2 or len(x) % self.pack:
+            raise ValueError(f"{self}: expected (N, d) input with N a multiple of {self.pack} (whole packs), "
+                             f"got shape {x.shape}")
+        y = x.reshape(len(x) // self.pack, self.pack * x.shape[1])
+        self.keep(y, input_shape=x.shape)
+        return y
+
+    def backward(self, grad_y, *, param_grads=True, input_grad=True):
+        """Each x[n, k] appears once in y, at y[n // pack, (n % pack)*d + k], with weight 1, so
+            dL/dx[n, k] = g[n // pack, (n % pack)*d + k]:
+        the inverse reshape of g = dL/dy: (N / pack, pack * d) -> (N, d)."""
+        input_shape = self.kept(grad_y)["input_shape"]
+        return self.unpack(grad_y, input_shape[1]) if input_grad else None
+
+    def unpack(self, grad_y, features):
+        """The inverse reshape (packs, pack * features) -> (packs * pack, features) of any rows of g."""
+        return grad_y.reshape(len(grad_y) * self.pack, features)
+
+    def __repr__(self):
+        return f"Pack({self.pack})"
+
+
 class Sequential(Layer):
     """A chain of layers: forward left to right, backward right to left.
 

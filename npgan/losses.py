@@ -22,6 +22,17 @@ Generator:
 
 At D = 1/2 (a = 0) L_D = 2 log 2 = log 4, the value of -V at the optimum.
 The logits may have shape (m,) or (m, 1); gradients have the shape of the logits.
+
+Packing (PacGAN, the configuration key pack; npgan/gan.py): D judges packs of `pack` samples
+and gives one logit per pack, so the m above is the number of D's judgments, not of samples:
+with m samples of each kind a step, n = m / pack packs, and
+
+    L_D = -(1/n) sum_packs log D(x_1, ..., x_pack) - (1/n) sum_packs log(1 - D(G(z_1), ..., G(z_pack)))
+    dL_D/da_real = (sigmoid(a_real) - 1) / n,   dL_D/da_fake = sigmoid(a_fake) / n
+
+(the G losses likewise). These functions need no change for it: they average over the logits
+they are given, one per pack. A sample's gradient is then that of its pack, taken back through
+the Pack layer (npgan/layers.py).
 """
 
 import numpy as np

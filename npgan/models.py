@@ -17,7 +17,15 @@ networks. Architecture keys:
                                layers (len = len(discriminator_hidden) + 1); 1 = none
     discriminator_init_scale   D weights ~ U(-s, s); None: 1/sqrt(fan_in)
 
-and, not in the paper, generator_average_decay: 0 (none), or the decay of an
+and, not in the paper, pack: how many samples D judges at once (PacGAN, Lin et al. 2018; 1, the
+paper's D, in every preset). D then starts with a Pack layer and its first weights take
+pack * data_dim inputs. batch_size stays the number of samples of each kind a step draws (m
+real, m noise vectors), so pack must divide it and D judges m / pack packs of each kind; PacGAN's
+own code counts its minibatch in packs (100 packs of pack samples each), the same run as
+batch_size = 100 * pack here. Kept in samples so that a packed run draws the same data and
+noise as its unpacked twin and differs from it only in what D sees.
+
+Also not in the paper: generator_average_decay: 0 (none), or the decay of an
 exponential moving average of G's parameters that sampling and evaluation use
 (npgan.optim.ParameterAverage; the mnist-tuned preset).
 
@@ -32,7 +40,7 @@ from npgan.data.mnist import IMAGE_DATASETS, TRAIN_SIZE
 from npgan.data.toy import TOY_DISTRIBUTIONS
 from npgan.divergences import DIVERGENCE_NAMES
 from npgan.gan import GAN
-from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential, Sigmoid
+from npgan.layers import Dropout, Linear, Maxout, Pack, ReLU, Sequential, Sigmoid
 from npgan.losses import GENERATOR_LOSSES
 from npgan.noise import NOISE_PRIORS
 from npgan.validate import is_integer, is_real, require_integer
@@ -57,6 +65,7 @@ _TOY_DEFAULTS = {
     "discriminator_pieces": 1,
     "discriminator_keep_probs": [1.0, 1.0, 1.0],
     "discriminator_init_scale": None,
+    "pack": 1,
     "optimizer": "adam",
     "learning_rate": 1e-3,
     "learning_rate_decay": 1.0,
@@ -125,6 +134,7 @@ PRESETS["paper-mnist"] = {
     "discriminator_pieces": 5,
     "discriminator_keep_probs": [0.8, 0.5, 0.5],
     "discriminator_init_scale": 0.005,
+    "pack": 1,                               # PacGAN's packing; 1: the paper's D
     "optimizer": "momentum",
     "learning_rate": 0.1,
     "learning_rate_decay": 1.000004,
@@ -237,7 +247,7 @@ def preset_config(name, **overrides):
 
 # Keys added after checkpoints were first written, with the value that reproduces the older
 # behaviour: a configuration without them (an older run's config.json) gets these.
-ADDED_KEYS = {"generator_output_bias": "zeros", "divergence": "gan", "generator_average_decay": 0.0}
+ADDED_KEYS = {"generator_output_bias": "zeros", "divergence": "gan", "generator_average_decay": 0.0, "pack": 1}
 
 
 def validate_config(config):
@@ -261,6 +271,11 @@ def validate_config(config):
                 "discriminator_pieces", "log_every", "checkpoint_every"):
         _integer(config, key, minimum=1)
     _integer(config, "seed", minimum=0)
+    _integer(config, "pack", minimum=1)
+    if config["batch_size"] % config["pack"]:
+        raise ValueError(f"pack {config['pack']} must divide batch_size {config['batch_size']}: D judges the m real "
+                         "and the m generated samples of a step in packs, and a pack never mixes the two; choose a "
+                         f"batch size that is a multiple of {config['pack']}")
     if config["iterations_per_epoch"] is not None:
         _integer(config, "iterations_per_epoch", minimum=1)
     for key in ("learning_rate", "discriminator_loss_scale"):
@@ -316,11 +331,12 @@ def build_generator(config, data_dim, *, rng, dtype=np.float32, output_bias=None
 
 
 def build_discriminator(config, data_dim, *, rng, dropout_rng, dtype=np.float32):
-    """D for ``config``: (m, data_dim) -> logits (m, 1); weights from ``rng``, masks from ``dropout_rng``."""
-    widths = [data_dim, *config["discriminator_hidden"]]
+    """D for ``config``: (m, data_dim) -> logits (m / pack, 1), one per pack of ``pack`` samples (one
+    per sample for pack 1); weights from ``rng``, masks from ``dropout_rng``."""
+    widths = [config["pack"] * data_dim, *config["discriminator_hidden"]]
     keep_probs = config["discriminator_keep_probs"]
     scale = config["discriminator_init_scale"]
-    discriminator_layers = []
+    discriminator_layers = [Pack(config["pack"])] if config["pack"] > 1 else []
     for index, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
         if keep_probs[index] < 1.0:
             discriminator_layers.append(Dropout(keep_probs[index], rng=dropout_rng))

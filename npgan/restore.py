@@ -75,7 +75,7 @@ def read_checkpoint(path):
 def implied_parameter_shapes(config, state):
     """{name: shape} of the parameters that ``config`` and the run state's data_dim imply (G's
     alone for an exported generator), computed without building anything: the layout of
-    npgan.models.build_gan ("G.0.W" ..., a layer index for every ReLU, Sigmoid and Dropout too).
+    npgan.models.build_gan ("G.0.W" ..., a layer index for every ReLU, Sigmoid, Dropout and Pack too).
     The ``implied_shapes`` of npgan.checkpoint.load_checkpoint; CheckpointError if config or
     data_dim is not valid."""
     config = checkpoint_config(Checkpoint(config=config, state=state, arrays={}))
@@ -86,8 +86,9 @@ def implied_parameter_shapes(config, state):
         shapes[f"G.{2 * index}.W"], shapes[f"G.{2 * index}.b"] = (fan_in, fan_out), (fan_out,)
     if state.get("contents") == GENERATOR_ONLY:
         return shapes
-    widths, keep_probs = [data_dim, *config["discriminator_hidden"]], config["discriminator_keep_probs"]
-    maxout, layer = config["discriminator_kind"] == "maxout", 0
+    widths = [config["pack"] * data_dim, *config["discriminator_hidden"]]  # D's first layer: pack samples
+    keep_probs = config["discriminator_keep_probs"]
+    maxout, layer = config["discriminator_kind"] == "maxout", int(config["pack"] > 1)  # a Pack layer first
     for index, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
         layer += keep_probs[index] < 1.0  # a Dropout
         outputs = fan_out * config["discriminator_pieces"] if maxout else fan_out

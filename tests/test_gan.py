@@ -1,7 +1,8 @@
 """GAN gradients without the products whose results would be thrown away (npgan/gan.py):
 D's parameter gradients in the backward pass that serves G, the data's gradient in D's own
 backward, z's gradient in G's. What G and D receive must be bit for bit what full backward
-passes give, on both kernel paths, in both update orders."""
+passes give, on both kernel paths, in both update orders, with D judging one sample at a time
+or packs of them (PacGAN: then the fast path backpropagates G's loss over the generated packs)."""
 
 import numpy as np
 import pytest
@@ -12,16 +13,20 @@ from npgan.gradcheck import small_gan
 from tests.strategies import generator_kinds, seeds
 from npgan.kernels import runner
 from tests.test_kernels import spy_on_backward_kernels
+from tests.test_pack import packed_small_gan
 
 DTYPES = (np.float32, np.float64)
 
 
-def twin_gans_and_batch(seed, dtype):
-    """Two identical GANs (weights and dropout streams alike) and one batch."""
-    gans = [small_gan(np.random.default_rng(seed), dtype=dtype) for _ in range(2)]
+def twin_gans_and_batch(seed, dtype, pack=1):
+    """Two identical GANs (weights and dropout streams alike; D packing ``pack`` samples) and one
+    batch (of whole packs)."""
+    make = small_gan if pack == 1 else lambda rng, dtype: packed_small_gan(rng, pack, dtype)
+    gans = [make(np.random.default_rng(seed), dtype=dtype) for _ in range(2)]
     rng = np.random.default_rng(seed + 1)
-    x_real = rng.uniform(0.05, 0.95, size=(5, 6)).astype(dtype)
-    z = rng.uniform(-np.sqrt(3), np.sqrt(3), size=(5, 4)).astype(dtype)
+    rows = 5 if pack == 1 else 3 * pack
+    x_real = rng.uniform(0.05, 0.95, size=(rows, 6)).astype(dtype)
+    z = rng.uniform(-np.sqrt(3), np.sqrt(3), size=(rows, 4)).astype(dtype)
     for gan in gans:  # gradients that are not zero to start with, as in a run
         start = np.random.default_rng(seed + 2)
         for name, gradient in gan.grads.items():
@@ -34,7 +39,8 @@ def twin_gans_and_batch(seed, dtype):
 def full_discriminator_gradients(gan, x_real, z, loss_scale=1.0):
     x_fake = runner(gan.generator).predict(z)
     logits = runner(gan.discriminator).forward(np.concatenate([x_real, x_fake]))
-    _, grad_real, grad_fake = gan.discriminator_loss(logits[:len(x_real)], logits[len(x_real):])
+    real = gan.real_packs(len(x_real), len(z))  # one logit per pack of D
+    _, grad_real, grad_fake = gan.discriminator_loss(logits[:real], logits[real:])
     gan.discriminator.zero_grad()
     runner(gan.discriminator).backward(loss_scale * np.concatenate([grad_real, grad_fake]))
 
@@ -49,9 +55,9 @@ def full_generator_gradients(gan, z, kind):
 
 def full_simultaneous_gradients(gan, x_real, z, kind, discriminator_loss_scale=1.0):
     x_fake = runner(gan.generator).forward(z)
-    m = len(x_real)
+    m, real = len(x_real), gan.real_packs(len(x_real), len(z))
     logits = runner(gan.discriminator).forward(np.concatenate([x_real, x_fake]))
-    real_logits, fake_logits = logits[:m], logits[m:]
+    real_logits, fake_logits = logits[:real], logits[real:]
     _, g_grad_fake = gan.generator_loss(fake_logits, kind)
     gan.generator.zero_grad()
     runner(gan.generator).backward(runner(gan.discriminator).backward(np.concatenate([np.zeros_like(real_logits), g_grad_fake]))[m:])
@@ -66,13 +72,14 @@ def assert_same_grads(gan, reference, where):
         np.testing.assert_array_equal(gradient, reference.grads[name], err_msg=f"{where}: {name}")
 
 
+@pytest.mark.parametrize("pack", [1, 2, 3])
 @pytest.mark.parametrize("dtype", DTYPES)
 @settings(max_examples=5)
 @given(seed=seeds, kind=generator_kinds)
-def test_both_orders_give_the_gradients_of_full_backward_passes_bit_for_bit(kernel_backend, dtype, seed, kind):
+def test_both_orders_give_the_gradients_of_full_backward_passes_bit_for_bit(kernel_backend, dtype, pack, seed, kind):
     """Sequential order: D step, then G step; simultaneous: both from one pass. Three
     iterations each (the dropout streams advance alike in both GANs)."""
-    (gan, reference), x_real, z = twin_gans_and_batch(seed, dtype)
+    (gan, reference), x_real, z = twin_gans_and_batch(seed, dtype, pack)
     for iteration in range(3):
         gan.discriminator_gradients(x_real, z, loss_scale=0.5)
         full_discriminator_gradients(reference, x_real, z, loss_scale=0.5)

@@ -25,7 +25,7 @@ runs its own methods.
 import numpy as np
 
 from npgan.kernels import backend
-from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential, Sigmoid
+from npgan.layers import Dropout, Linear, Maxout, Pack, ReLU, Sequential, Sigmoid
 
 
 def runner(layer):
@@ -242,6 +242,25 @@ class DropoutRunner(LayerRunner):
         return grad_y if scaled_mask is None else grad_y * scaled_mask[rows]
 
 
+class PackRunner(LayerRunner):
+    """Packing is a reshape, nothing to compile: the layer's own forward and backward. Its output
+    rows are packs, so ``rows`` of a backward count packs, and the input gradient returned is
+    that of their samples (pack times as many rows)."""
+
+    def forward(self, x):
+        (pack,) = self.layers
+        y = pack.forward(x)
+        self.rows = len(y)  # what ``rows`` selects from: packs
+        return y
+
+    def backward(self, grad_y, *, param_grads=True, input_grad=True, accumulate=True, rows=None):
+        (pack,) = self.layers
+        if rows is None:
+            return pack.backward(grad_y, param_grads=param_grads, input_grad=input_grad)
+        features = self.kept(pack, grad_y, rows)["input_shape"][1]
+        return pack.unpack(grad_y, features) if input_grad else None
+
+
 class OwnMethodsRunner(LayerRunner):
     """A layer of a type without a runner, in a chain: its own methods, with accumulate and rows
     done around them (LayerRunner.reference_backward)."""
@@ -321,4 +340,5 @@ _RUNNERS = {
     ReLU: ActivationRunner,
     Sigmoid: ActivationRunner,
     Dropout: DropoutRunner,
+    Pack: PackRunner,
 }
