@@ -246,4 +246,4 @@ def _update_with_arrays(digest, arrays):
     for name in sorted(arrays):
         array = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
-        digest.update(array.tobytes())
+        digest.update(array)  # its bytes in C order, read in place: no copy as tobytes() would make

@@ -38,6 +38,7 @@ def add_train_command(commands):
     from npgan.losses import GENERATOR_LOSSES
     from npgan.models import DEFAULT_PRESET, OPTIMIZERS, PRESETS, UPDATE_ORDERS
     from npgan.noise import NOISE_PRIORS
+    from npgan.run import KEEP_CHECKPOINTS
 
     train = commands.add_parser(
         "train", help="train a GAN with Algorithm 1",
@@ -70,6 +71,9 @@ def add_train_command(commands):
     train.add_argument("--generator-average-decay", type=positive_float, metavar="DECAY",
                        help="sample and evaluate G from a moving average of its parameters (not in the paper; "
                             "mnist-tuned: 0.99998); with --resume it can switch averaging on for a run without")
+    train.add_argument("--keep-checkpoints", type=non_negative_int, metavar="N",
+                       help=f"datasets with epochs: how many epoch checkpoints checkpoints/epoch-NNNN.npz keeps, "
+                            f"the latest (default: {KEEP_CHECKPOINTS}; 0 keeps every one; with --resume: the run's)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(run=run_train)
@@ -184,15 +188,18 @@ def _train_locked(args, out, config, changes, phase):
     from npgan.interrupt import SignalStop, StopOnSignals
     from npgan.monitors import standard_monitors
     from npgan.restore import read_checkpoint
-    from npgan.run import RunDirectoryError, TrainingInterrupted, train_run
+    from npgan.run import KEEP_CHECKPOINTS, RunDirectoryError, TrainingInterrupted, keep_checkpoints_of, train_run
     from npgan.train import Trainer, TrainingDiverged
 
     checkpoint_path = os.path.join(out, "checkpoint.npz")
+    keep_checkpoints = KEEP_CHECKPOINTS if args.keep_checkpoints is None else args.keep_checkpoints
     try:
         if args.resume:
             if not os.path.exists(checkpoint_path):
                 raise UsageError(f"nothing to resume: {checkpoint_path} does not exist")
             checkpoint = read_checkpoint(checkpoint_path)
+            if args.keep_checkpoints is None:  # not a hyperparameter: --keep-checkpoints may change it
+                keep_checkpoints = keep_checkpoints_of(checkpoint)
             config = _resumed_config(checkpoint, args, changes)
             if config is None:
                 print(f"npgan: the run in {out} is complete (iteration {checkpoint.state['iteration']}); pass a "
@@ -223,7 +230,7 @@ def _train_locked(args, out, config, changes, phase):
         with StopOnSignals() as stop, np.errstate(over="ignore", invalid="ignore"):
             phase["training"] = "started"
             checkpoint = train_run(trainer, out, monitors=standard_monitors(dataset), progress=on_progress,
-                                   on_log=on_log, stop_requested=stop)
+                                   on_log=on_log, keep_checkpoints=keep_checkpoints, stop_requested=stop)
         phase["training"] = "ended"
     except TrainingInterrupted as interrupted:
         _close(bar)

@@ -8,7 +8,9 @@
     checkpoint.npz     the latest checkpoint: every checkpoint_every iterations and at the end
     checkpoints/epoch-NNNN.npz
                        datasets with epochs: the checkpoints of the last ``keep_checkpoints``
-                       epochs (hard links where the file system allows: no extra space)
+                       epochs, or of every epoch with keep_checkpoints=0 (hard links where the
+                       file system allows: no extra space). Every checkpoint's run state holds
+                       keep_checkpoints, so that a resume keeps as many (keep_checkpoints_of).
 
 and, from the monitors handed in (npgan.monitors.standard_monitors gives `npgan train`'s):
 
@@ -43,6 +45,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from npgan.checkpoint import CheckpointError
 from npgan.fileio import (
     NotRegularFile,
     describe_mode,
@@ -54,7 +57,7 @@ from npgan.fileio import (
 from npgan.train import METRICS
 from npgan.validate import is_integer
 
-KEEP_CHECKPOINTS = 3  # epoch checkpoints kept in checkpoints/
+KEEP_CHECKPOINTS = 3  # epoch checkpoints kept in checkpoints/ (0: all)
 DIVERSITY_SAMPLES = 1000
 COLLAPSE_RATIO = 0.5  # warn when G's sample diversity is below half the data's
 DIVERSITY_SEED = 2**31 - 2  # fixed noise for monitoring: not drawn from the training streams
@@ -109,6 +112,8 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
     """Run the trainer to config["iterations"], writing ``out_dir`` (the module docstring's files).
 
     monitors: a Monitors, or None for none (no best.npz, samples.png, curves.png or parzen.png).
+    keep_checkpoints: how many epoch checkpoints checkpoints/ keeps, the latest ones; 0 keeps
+    every one. A whole number >= 0 (ValueError otherwise), written into every checkpoint's state.
     progress: an optional callable(iterations_done, metrics) for a progress bar.
     on_log: an optional callable(record) called with each metrics.jsonl record.
     stop_requested: an optional callable polled after every iteration (npgan train: "has
@@ -124,6 +129,10 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
     Returns the path of checkpoint.npz.
     """
     monitors = monitors or Monitors()
+    if not (is_integer(keep_checkpoints) and keep_checkpoints >= 0):
+        raise ValueError(f"keep_checkpoints must be a whole number >= 0 (0 keeps every epoch checkpoint), got "
+                         f"{keep_checkpoints!r}")
+    keep_checkpoints = int(keep_checkpoints)  # a NumPy integer would not go into the JSON state
     config = trainer.config
     os.makedirs(out_dir, exist_ok=True)
     metrics_path = os.path.join(out_dir, "metrics.jsonl")
@@ -149,7 +158,8 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
     def checkpoint(score):
         trainer.save(checkpoint_path, {"elapsed_seconds": time.perf_counter() - started,
                                        "parzen_validation": score,
-                                       "metrics_window": {"sums": window, "size": window_size}})
+                                       "metrics_window": {"sums": window, "size": window_size},
+                                       "keep_checkpoints": keep_checkpoints})
         if _epoch_end(trainer):
             _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep_checkpoints)
         if monitors.draw_samples is not None:
@@ -233,15 +243,27 @@ def _epoch_end(trainer):
 
 
 def _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep):
-    """At an epoch's end: checkpoints/epoch-NNNN.npz beside checkpoint.npz; only the last ``keep``."""
-    if keep < 1:
-        return
+    """At an epoch's end: checkpoints/epoch-NNNN.npz beside checkpoint.npz; only the last ``keep``
+    (every one with keep = 0)."""
     directory = _checkpoints_directory(out_dir)
     epoch = trainer.iteration // trainer.config["iterations_per_epoch"]
     link_atomically(checkpoint_path, os.path.join(directory, f"epoch-{epoch:04d}.npz"))
+    if keep == 0:
+        return
     kept = sorted(name for name in os.listdir(directory) if name.startswith("epoch-") and name.endswith(".npz"))
     for name in kept[:-keep]:
         os.remove(os.path.join(directory, name))
+
+
+def keep_checkpoints_of(checkpoint):
+    """How many epoch checkpoints the run of ``checkpoint`` (a loaded npgan.checkpoint.Checkpoint)
+    keeps: the keep_checkpoints train_run wrote into its state, KEEP_CHECKPOINTS for a checkpoint
+    written before train_run did. CheckpointError when the state holds anything but a whole number >= 0."""
+    keep = checkpoint.state.get("keep_checkpoints", KEEP_CHECKPOINTS)
+    if not (is_integer(keep) and keep >= 0):
+        raise CheckpointError(f"the checkpoint's run state is damaged: keep_checkpoints is {keep!r}, not a whole "
+                              "number >= 0")
+    return keep
 
 
 def _checkpoints_directory(out_dir):

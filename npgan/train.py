@@ -244,7 +244,7 @@ class Trainer:
     def save(self, path, extra_state=None):
         """A checkpoint at ``path`` (npgan.checkpoint) from which from_checkpoint resumes bit-identically:
         parameters, optimizer and minibatch state, the average, the random streams, ``extra_state``."""
-        arrays = {name: value.copy() for name, value in self.gan.params.items()}
+        arrays = dict(self.gan.params)  # written as they are: save_checkpoint only reads them
         for prefix, stateful in self._stateful_parts():
             arrays.update({f"{prefix}.{key}": value for key, value in stateful.state_dict().items()})
         state = {"iteration": self.iteration, "data_dim": self.dataset.dim,

@@ -132,6 +132,30 @@ def test_averaging_switched_on_at_a_resume_export_and_the_generator_option(tmp_p
     assert "generator_average_decay must be in [0.0, 1.0)" in capsys.readouterr().err
 
 
+def test_keep_checkpoints_is_kept_by_a_resume_until_another_is_given(tmp_path, monkeypatch):
+    """--keep-checkpoints N: the last N epoch checkpoints (0: all); a resume keeps the run's N."""
+    import npgan.cli_train
+    import npgan.models
+    from tests.test_paper_mnist import tiny_config, tiny_images
+
+    # paper-mnist shrunk to 6 iterations an epoch on 60 tiny images: epoch checkpoints in seconds
+    monkeypatch.setattr(npgan.models, "preset_config", lambda preset, **changes: tiny_config(**changes))
+    monkeypatch.setattr(npgan.cli_train, "dataset_for", lambda config, data_dir=None: tiny_images())
+    out = tmp_path / "run"
+
+    def train(*words):
+        assert main(["train", "--preset", "paper-mnist", "--out", str(out), "--no-progress", *words]) == 0
+        return sorted(name for name in os.listdir(out / "checkpoints") if name.startswith("epoch-"))
+
+    assert train("--epochs", "3", "--keep-checkpoints", "1") == ["epoch-0003.npz"]
+    assert load_checkpoint(out / "checkpoint.npz").state["keep_checkpoints"] == 1
+    assert train("--resume", "--epochs", "4") == ["epoch-0004.npz"]  # the run's 1, not the default 3
+    assert train("--resume", "--epochs", "6", "--keep-checkpoints", "0") == ["epoch-0004.npz", "epoch-0005.npz",
+                                                                              "epoch-0006.npz"]
+    assert load_checkpoint(out / "checkpoint.npz").state["keep_checkpoints"] == 0
+    assert train("--resume", "--epochs", "7") == [f"epoch-{epoch:04d}.npz" for epoch in range(4, 8)]
+
+
 def test_evaluate_modes_json(trained_run, capsys):
     assert main(["evaluate", "modes", "--checkpoint", str(trained_run / "checkpoint.npz"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -153,6 +177,8 @@ BAD_COMMAND_LINES = [
     (["train", "--batch-size", "100000000"], "expected at most 10,000,000"),
     (["train", "--seed", "-1"], "expected a whole number >= 0, got -1"),
     (["train", "--seed", "1.5"], "expected a whole number, got '1.5'"),
+    (["train", "--keep-checkpoints", "-1"], "expected a whole number >= 0, got -1"),
+    (["train", "--keep-checkpoints", "all"], "expected a whole number, got 'all'"),
     (["train", "--learning-rate", "0"], "> 0"),
     (["train", "--learning-rate=-1e-3"], "> 0"),
     (["train", "--learning-rate", "nan"], "finite"),

@@ -143,12 +143,30 @@ def test_without_monitors_a_run_writes_no_figure_and_no_best_checkpoint_but_ever
     train_run(trainer, tmp_path, keep_checkpoints=2)
     assert sorted(os.listdir(tmp_path)) == ["checkpoint.npz", "checkpoints", "config.json", "metrics.jsonl"]
     assert sorted(os.listdir(tmp_path / "checkpoints")) == ["epoch-0004.npz", "epoch-0005.npz"]
+    assert load_checkpoint(tmp_path / "checkpoint.npz").state["keep_checkpoints"] == 2
     assert json.loads((tmp_path / "config.json").read_text()) == trainer.config
     records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
     assert [r["iteration"] for r in records] == [6, 12, 18, 24, 30]
     assert all(r["parzen_validation"] is None and r["sample_diversity"] > 0 for r in records)
     state = load_checkpoint(tmp_path / "checkpoint.npz").state
     assert state["iteration"] == 30 and state["parzen_validation"] is None
+
+
+def test_keep_checkpoints_zero_keeps_every_epoch_and_a_bad_count_is_refused(tmp_path):
+    from npgan.checkpoint import CheckpointError, Checkpoint
+    from npgan.run import KEEP_CHECKPOINTS, keep_checkpoints_of
+    from tests.test_paper_mnist import tiny_config, tiny_images
+
+    train_run(Trainer(tiny_config(), tiny_images()), tmp_path, keep_checkpoints=0)
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == [f"epoch-{epoch:04d}.npz" for epoch in range(1, 6)]
+    assert keep_checkpoints_of(load_checkpoint(tmp_path / "checkpoint.npz")) == 0
+    for bad in (-1, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="keep_checkpoints must be a whole number >= 0"):
+            train_run(Trainer(tiny_config(), tiny_images()), tmp_path / "bad", keep_checkpoints=bad)
+    assert not (tmp_path / "bad").exists()
+    assert keep_checkpoints_of(Checkpoint(config={}, state={}, arrays={})) == KEEP_CHECKPOINTS  # written before
+    with pytest.raises(CheckpointError, match="keep_checkpoints is -2"):
+        keep_checkpoints_of(Checkpoint(config={}, state={"keep_checkpoints": -2}, arrays={}))
 
 
 class RecordingMonitors:

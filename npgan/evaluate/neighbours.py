@@ -51,12 +51,13 @@ def distance_blocks(queries, references, *, query_chunk, reference_chunk, conver
     for reference_start in range(0, m, reference_chunk):
         block = convert(references[reference_start:reference_start + reference_chunk])
         block_norms = squared_norms(block)
-        minus_two_block = -2 * block       # exact: a power of two
         for query_start in range(0, n, query_chunk):
             rows = slice(query_start, query_start + query_chunk)
-            e = (convert(queries[rows]) @ minus_two_block.T).astype(np.float64, copy=False)
+            e = (convert(queries[rows]) @ block.T).astype(np.float64, copy=False)
+            e *= -2                        # exact (a power of two): the digits of q . (-2 r)
             e += block_norms[None, :]
             yield rows, reference_start, e
+        del block  # freed before the next block is converted: one converted block alive at a time
 
 
 def nearest_neighbours(queries, references, *, chunk_size=10000, convert=None):

@@ -46,9 +46,9 @@ How it is computed (parzen_log_likelihoods):
   exponentials, the costliest step after the matrix product.
 - Memory: about 8 * (2 * row_chunk * centre_chunk + (row_chunk + 2 * centre_chunk)
   * d) + row_chunk * centre_chunk bytes of work arrays, whatever the numbers of
-  rows and centres: 68 MB at the defaults (1024 x 2048, d = 784); besides that only
-  the caller's inputs and (len(sigmas) + 2) * n float64 of running state and
-  result. The input checks also go block by block.
+  rows and centres: 68 MB at the defaults (1024 x 2048, d = 784), 30 MB at quick_parzen's
+  100 rows by 2,048 centres; besides that only the caller's inputs and (len(sigmas) + 2)
+  * n float64 of running state and result. The input checks also go block by block.
 
 Precision, and why the product runs in float64. Measured on MNIST (500 test images
 x 2,000 training images, squared distances against differences summed in long
@@ -96,6 +96,15 @@ SPARSE_FRACTION = 0.03   # and when fewer than 3% of a block are above it, only 
 QUICK_CENTRES = 5000
 QUICK_VALIDATION = 1000
 QUICK_SEED = 12345
+# Memory of the quick estimate, which runs inside a training process at every epoch's end: G's
+# samples are drawn QUICK_SAMPLE_BLOCK at a time (paper-mnist's G holds two 1,200-wide hidden
+# activations of float32 per row: 48 MB for 5,000 rows at once, 9.6 MB for 1,000) and the rows
+# are scored QUICK_ROW_CHUNK at a time (the distance and exponential blocks of 2,048 centres: 16 MB
+# each for 1,000 rows, 1.6 MB for 100). Neither changes a digit: the noise is drawn in the same
+# order, and a row's distances and G's output do not depend on the block it is computed in
+# (tests/test_parzen.py checks both bit for bit).
+QUICK_SAMPLE_BLOCK = 1000
+QUICK_ROW_CHUNK = 100
 
 POINTS_HINT = "; reshape a single point with x.reshape(1, -1) and 1-D data with x.reshape(-1, 1)"
 
@@ -314,7 +323,10 @@ def quick_parzen(gan, config, dataset, *, n_centres=QUICK_CENTRES, n_validation=
 
     Defaults: 5,000 centres, sigma chosen on the first 1,000 validation images (as in the
     full procedure), reported on the next 1,000: about 1 s on 2 cores, sampling included
-    (``seconds`` includes it). Fewer centres give a lower number (a Parzen window of fewer
+    (``seconds`` includes it). The centres are drawn QUICK_SAMPLE_BLOCK at a time and the rows
+    scored QUICK_ROW_CHUNK at a time: the numbers gan.sample(n_centres, rng) and the default
+    blocks give, in less memory (NumPy's arrays peak at 62 MB for paper-mnist's G, 87 MB at
+    once). Fewer centres give a lower number (a Parzen window of fewer
     points fits worse), and with too few the estimate stops following G: on mnist-tuned's
     averaged G (benchmarks/quick_parzen.py, RESULTS.md), 2,000 centres (0.4 s, the first
     default) stayed at 155-157 from epoch 50 to 250 while the full figure rose from 215 to
@@ -331,12 +343,25 @@ def quick_parzen(gan, config, dataset, *, n_centres=QUICK_CENTRES, n_validation=
         raise ValueError(f"the validation split has {dataset.size('validation')} rows, fewer than "
                          f"2 * n_validation = {2 * n_validation}")
     started = time.perf_counter()
-    centres = gan.sample(n_centres, np.random.default_rng(seed))
+    centres = sample_in_blocks(gan, n_centres, np.random.default_rng(seed), QUICK_SAMPLE_BLOCK)
     validation = dataset.rows("validation", slice(0, 2 * n_validation))  # only the rows used, as float32
     result = evaluate_parzen(centres, validation[:n_validation], validation[n_validation:],
-                             sigmas=sigmas, n_validation=n_validation,
+                             sigmas=sigmas, n_validation=n_validation, row_chunk=QUICK_ROW_CHUNK,
                              test_split=f"validation[{n_validation}:{2 * n_validation}]")
     return replace(result, seconds=time.perf_counter() - started)
+
+
+def sample_in_blocks(gan, n, rng, block):
+    """gan.sample(n, rng), drawn ``block`` rows at a time into one (n, d) array: the same noise
+    from ``rng`` in the same order, so the same samples, with G's activations for ``block`` rows
+    alive at a time instead of n."""
+    block = require_integer(block, "block", minimum=1)
+    first = gan.sample(min(block, n), rng)
+    samples = np.empty((n, *first.shape[1:]), dtype=first.dtype)
+    samples[:len(first)] = first
+    for start in range(block, n, block):
+        samples[start:start + block] = gan.sample(min(block, n - start), rng)
+    return samples
 
 
 # -- helpers ---------------------------------------------------------------------------------------
