@@ -55,7 +55,7 @@ from npgan.finite_differences import (  # the public tool is imported from here 
     rel_error,
 )
 from npgan.gan import GAN
-from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential, Sigmoid
+from npgan.layers import Dropout, Linear, Maxout, Pack, ReLU, Sequential, Sigmoid
 from npgan.losses import GENERATOR_LOSSES, discriminator_loss, generator_loss
 from npgan.models import build_gan, preset_config
 from npgan.noise import sample_noise
@@ -129,14 +129,15 @@ def check_discriminator_step(gan, x_real, z, *, update_order="sequential", thres
     analytic = {key: value.copy() for key, value in gan.grads_of("D").items()}
     x_real, z = x_real.astype(plan.reference), z.astype(plan.reference)
     x_fake, _ = network_output(copied.generator, z)  # G is not perturbed in a check of D: one pass
-    m = len(x_real)
+    m = copied.real_packs(len(x_real), len(z))  # D's real logits: len(x_real), or its packs with pack > 1
 
     def loss(logits):
         logits = logits.astype(EXTENDED)  # L_D's own round-off in float64 would be eps |L| / h
         return copied.discriminator_loss(logits[:m], logits[m:])[0], []
 
     evaluator = _network_evaluators(copied, copied.discriminator, np.concatenate([x_real, x_fake]), loss)
-    return _check_arrays(f"{update_order} D step", copied.params_of("D"), analytic, evaluator, None, threshold, plan)
+    return _check_arrays(f"{update_order} D step{_packed(gan)}", copied.params_of("D"), analytic, evaluator, None,
+                         threshold, plan)
 
 
 def check_generator_step(gan, x_real, z, *, kind="non-saturating", update_order="sequential",
@@ -156,7 +157,7 @@ def check_generator_step(gan, x_real, z, *, kind="non-saturating", update_order=
         _run_trainer_gradients(gan, x_real, z, update_order, each, generator_step=True)
         analytic.append({key: value.copy() for key, value in gan.grads_of("G").items()})
     x_real, z = x_real.astype(plan.reference), z.astype(plan.reference)
-    m = len(x_real)
+    m = copied.real_packs(len(x_real), len(z))  # D's real logits: len(x_real), or its packs with pack > 1
 
     def loss(x_fake):
         if update_order == "simultaneous":  # the fake half of the one pass on [x; G(z)]
@@ -169,8 +170,13 @@ def check_generator_step(gan, x_real, z, *, kind="non-saturating", update_order=
         return (values[0] if len(kinds) == 1 else np.array(values)), kinks
 
     evaluator = _network_evaluators(copied, copied.generator, z, loss)
-    return _check_arrays([f"{update_order} G step [{each}]" for each in kinds], copied.params_of("G"), analytic,
-                         evaluator, None, threshold, plan)
+    return _check_arrays([f"{update_order} G step{_packed(gan)} [{each}]" for each in kinds], copied.params_of("G"),
+                         analytic, evaluator, None, threshold, plan)
+
+
+def _packed(gan):
+    """The label's mark of a D that judges packs: ", pack N", or nothing."""
+    return f", pack {gan.pack}" if gan.pack > 1 else ""
 
 
 def _network_evaluators(model, network, x, finish):
@@ -229,7 +235,14 @@ def run_all(seed=0):
     gan = small_gan(rng)
     x_real = rng.uniform(0.05, 0.95, size=(6, 6))
     z = rng.uniform(-np.sqrt(3), np.sqrt(3), size=(6, 4))
-    return results + check_every_step(gan, x_real, z)
+    results += check_every_step(gan, x_real, z)
+
+    # packing (PacGAN): the Pack layer, and D judging 3 real and 3 generated packs of 2 samples
+    results += check_layer("Pack", Pack(2), rng.standard_normal((6, 5)), rng)
+    packed = small_gan(rng, pack=2)
+    x_real = rng.uniform(0.05, 0.95, size=(6, 6))
+    z = rng.uniform(-np.sqrt(3), np.sqrt(3), size=(6, 4))
+    return results + check_every_step(packed, x_real, z)
 
 
 def run_full_size(seed=0, directions=DIRECTIONS, **preset_overrides):
@@ -282,17 +295,20 @@ def _on_a_batch_clear_of_ties(check, gan, draw_batch, attempts=3, **options):
             for result in results]
 
 
-def small_gan(rng, dtype=np.float64):
+def small_gan(rng, dtype=np.float64, pack=1):
     """A small G and D with the paper's layer types: G ReLU, ReLU, sigmoid; D dropout (keep
     0.8, 0.5, 0.5) around two maxout layers and a linear output. Biases are random, not
-    zero: zero biases make exact maxout ties on rows whose inputs dropout removed."""
+    zero: zero biases make exact maxout ties on rows whose inputs dropout removed.
+    pack > 1: D judges packs of ``pack`` samples (a Pack layer first, its first maxout
+    pack * 6 inputs wide), as build_gan makes it for the key pack."""
     generator = Sequential(
         Linear(4, 8, rng=rng, dtype=dtype, init_scale=0.8), ReLU(),
         Linear(8, 8, rng=rng, dtype=dtype, init_scale=0.8), ReLU(),
         Linear(8, 6, rng=rng, dtype=dtype, init_scale=0.8), Sigmoid(),
     )
     discriminator = Sequential(
-        Dropout(0.8, rng=rng), Maxout(6, 4, 3, rng=rng, dtype=dtype, init_scale=0.6),
+        *([Pack(pack)] if pack > 1 else []),
+        Dropout(0.8, rng=rng), Maxout(pack * 6, 4, 3, rng=rng, dtype=dtype, init_scale=0.6),
         Dropout(0.5, rng=rng), Maxout(4, 4, 3, rng=rng, dtype=dtype, init_scale=0.6),
         Dropout(0.5, rng=rng), Linear(4, 1, rng=rng, dtype=dtype, init_scale=0.6),
     )

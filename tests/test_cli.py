@@ -23,7 +23,7 @@ def test_gradcheck_prints_a_table_and_exits_0(capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["check", "parameter", "rel_error", "threshold", "skipped"]
     assert "sequential G step [non-saturating]" in out
-    assert "73 checks, all passed" in out
+    assert "110 checks, all passed" in out
     assert "FAIL" not in out
 
 
@@ -35,7 +35,8 @@ def test_gradcheck_json_through_python_dash_m():
     assert {"check", "parameter", "rel_error", "threshold", "ok"} <= set(rows[0])
     assert all(row["ok"] and row["rel_error"] <= row["threshold"] for row in rows)
     assert {row["check"] for row in rows} >= {"Linear", "ReLU", "Sigmoid", "Maxout", "Dropout",
-                                              "discriminator_loss", "sequential D step"}
+                                              "discriminator_loss", "sequential D step", "Pack",
+                                              "simultaneous D step, pack 2"}
 
 
 def test_a_failing_check_exits_1_and_says_fail(monkeypatch, capsys):

@@ -139,7 +139,8 @@ def test_checking_leaves_the_dropout_of_the_checked_network_unfrozen():
 @given(seeds)
 def test_every_check_of_npgan_gradcheck_passes_for_random_networks(kernel_backend, seed):
     results = run_all(seed)
-    assert len(results) == 73
+    assert len(results) == 110  # 73 unpacked; the Pack layer; D and G steps of a packed D (2 x 18 arrays)
+    assert {r.check for r in results} >= {"Pack", "sequential D step, pack 2", "simultaneous G step, pack 2 [minimax]"}
     assert all(r.checked > 0 for r in results)
     failures = [r for r in results if not r.ok]
     assert not failures, failures

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from npgan.checkpoint import load_checkpoint, save_checkpoint
 from npgan.cli import main
 from npgan.data.toy import RING8
-from npgan.finite_differences import EXTENDED, _check_arrays, _plan, _reference_copy, _rewinder
 from npgan.gan import GAN
-from npgan.gradcheck import (LAYER_THRESHOLD, NETWORK_THRESHOLD, _draw_biases, _network_evaluators,
-                             _run_trainer_gradients, check_layer, network_output, small_gan)
-from npgan.layers import Maxout, Pack
+import npgan.gradcheck
+from npgan.gradcheck import (LAYER_THRESHOLD, _draw_biases, check_discriminator_step, check_generator_step,
+                             check_layer, small_gan)
+from npgan.layers import Pack
 from npgan.losses import GENERATOR_LOSSES, softplus
 from npgan.models import PRESETS, build_discriminator, build_gan, preset_config, validate_config
 from npgan.restore import checkpoint_config, gan_from_checkpoint, implied_parameter_shapes, read_checkpoint
@@ -79,17 +79,6 @@ def test_a_pack_that_is_not_a_positive_integer_is_refused(pack):
 
 # -- D judging packs in the GAN's steps --------------------------------------------------------
 
-def packed_small_gan(rng, pack, dtype=np.float64):
-    """npgan.gradcheck.small_gan (the paper's layer types: D with dropout on its input, two maxout
-    layers) with a Pack first in D and its first maxout taking pack * 6 inputs."""
-    gan = small_gan(rng, dtype=dtype)
-    layers = gan.discriminator.layers
-    layers[1] = Maxout(pack * 6, 4, 3, rng=rng, dtype=dtype, init_scale=0.6)
-    layers.insert(0, Pack(pack))
-    _draw_biases(gan, rng)
-    return gan
-
-
 def packed_toy_gan(rng, pack):
     """The ring8 preset's networks (ReLU D, dropout on its hidden layers) built by build_gan with
     ``pack``, narrower, in float64, biases drawn away from zero."""
@@ -106,43 +95,11 @@ def batch(rng, rows, data_dim, noise_dim):
 
 
 def check_packed_step(gan, x_real, z, network, update_order, kinds=GENERATOR_LOSSES):
-    """The gradient of the D step (network "D") or of the G step ("G", for each G loss of ``kinds``)
-    as the trainer computes it, against five-point finite differences of that step's loss in
-    extended precision, replaying the trainer's dropout masks: npgan.gradcheck's step checks, with
-    D's logits split at gan.real_packs (one logit per pack) instead of at len(x_real)."""
-    plan = _plan()
-    copied = _reference_copy(gan, plan.reference)  # before the trainer's pass draws its masks
-    rewind = _rewinder(gan)
-    kinds = kinds if network == "G" else ("non-saturating",)
-    analytic = []
-    for kind in kinds:
-        rewind()  # each kind's pass draws the same dropout masks
-        _run_trainer_gradients(gan, x_real, z, update_order, kind, generator_step=network == "G")
-        analytic.append({key: value.copy() for key, value in gan.grads_of(network).items()})
-    real_packs = gan.real_packs(len(x_real), len(z))
-    x_real, z = x_real.astype(plan.reference), z.astype(plan.reference)
+    """npgan.gradcheck's step check of ``network`` ("D", or "G" for each G loss of ``kinds``), which
+    splits D's logits at gan.real_packs: one logit per pack."""
     if network == "D":
-        x_fake, _ = network_output(copied.generator, z)
-
-        def loss(logits):  # L_D over the m / pack real and the m / pack generated packs
-            logits = logits.astype(EXTENDED)
-            return copied.discriminator_loss(logits[:real_packs], logits[real_packs:])[0], []
-
-        evaluator = _network_evaluators(copied, copied.discriminator, np.concatenate([x_real, x_fake]), loss)
-        return _check_arrays(f"packed {update_order} D step", copied.params_of("D"), analytic[0], evaluator, None,
-                             NETWORK_THRESHOLD, plan)
-
-    def loss(x_fake):  # L_G over the m / pack generated packs (of the one pass, if simultaneous)
-        if update_order == "simultaneous":
-            logits, kinks = network_output(copied.discriminator, np.concatenate([x_real, x_fake]))
-            logits = logits[real_packs:]
-        else:
-            logits, kinks = network_output(copied.discriminator, x_fake)
-        return np.array([copied.generator_loss(logits.astype(EXTENDED), kind)[0] for kind in kinds]), kinks
-
-    evaluator = _network_evaluators(copied, copied.generator, z, loss)
-    return _check_arrays([f"packed {update_order} G step [{kind}]" for kind in kinds], copied.params_of("G"),
-                         analytic, evaluator, None, NETWORK_THRESHOLD, plan)
+        return check_discriminator_step(gan, x_real, z, update_order=update_order)
+    return check_generator_step(gan, x_real, z, kind=tuple(kinds), update_order=update_order)
 
 
 def assert_checks_pass(results):
@@ -160,7 +117,7 @@ def test_whole_d_and_g_steps_with_packs_against_finite_differences(kernel_backen
     """D and G of the paper's layer types (input dropout, maxout), packed: every parameter of D in
     the D step, of G in the G step for both G losses, below NETWORK_THRESHOLD."""
     rng = np.random.default_rng(seed)
-    gan = packed_small_gan(rng, pack)
+    gan = small_gan(rng, pack=pack)
     x_real, z = batch(rng, 3 * pack, 6, 4)
     assert_checks_pass(check_packed_step(gan, x_real, z, "D", update_order))
     assert_checks_pass(check_packed_step(gan, x_real, z, "G", update_order))
@@ -182,16 +139,16 @@ def test_the_check_fails_when_the_trainer_splits_the_logits_one_pack_off(monkeyp
     """A check that cannot fail proves nothing: a trainer that counted one real pack as generated
     (its logits split one pack off the boundary) gives gradients that are not those of L_D."""
     rng = np.random.default_rng(0)
-    gan = packed_small_gan(rng, 2)
+    gan = small_gan(rng, pack=2)
     x_real, z = batch(rng, 6, 6, 4)
-    trainer_gradients = _run_trainer_gradients
+    trainer_gradients = npgan.gradcheck._run_trainer_gradients
 
     def one_pack_off(*args, **options):
         with monkeypatch.context() as patch:
             patch.setattr(GAN, "real_packs", lambda self, real_rows, fake_rows: real_rows // self.pack - 1)
             trainer_gradients(*args, **options)
 
-    monkeypatch.setitem(globals(), "_run_trainer_gradients", one_pack_off)
+    monkeypatch.setattr(npgan.gradcheck, "_run_trainer_gradients", one_pack_off)
     results = check_packed_step(gan, x_real, z, "D", "sequential")
     assert not all(result.ok for result in results)
 
@@ -202,7 +159,7 @@ def test_packs_never_mix_real_and_generated_samples_and_the_losses_average_over_
     """In evaluation mode (no dropout) the D step's logits are D on the real packs alone, then D on
     the generated packs alone; L_D and L_G are means over packs of softplus."""
     rng = np.random.default_rng(seed)
-    gan = packed_small_gan(rng, pack)
+    gan = small_gan(rng, pack=pack)
     gan.discriminator.eval()
     x_real, z = batch(rng, 3 * pack, 6, 4)
     d_step = gan.discriminator_gradients(x_real, z)
@@ -224,7 +181,7 @@ def test_packs_never_mix_real_and_generated_samples_and_the_losses_average_over_
 @pytest.mark.parametrize("step", ["discriminator", "generator", "simultaneous"])
 def test_a_batch_of_partial_packs_is_refused_before_any_pass(step):
     rng = np.random.default_rng(0)
-    gan = packed_small_gan(rng, 2)
+    gan = small_gan(rng, pack=2)
     x_real, z = batch(rng, 4, 6, 4)
     with pytest.raises(ValueError, match="not whole packs"):
         if step == "discriminator":
