@@ -325,8 +325,8 @@ def quick_parzen(gan, config, dataset, *, n_centres=QUICK_CENTRES, n_validation=
     full procedure), reported on the next 1,000: about 1 s on 2 cores, sampling included
     (``seconds`` includes it). The centres are drawn QUICK_SAMPLE_BLOCK at a time and the rows
     scored QUICK_ROW_CHUNK at a time: the numbers gan.sample(n_centres, rng) and the default
-    blocks give, in less memory (NumPy's arrays peak at 62 MB for paper-mnist's G, 87 MB at
-    once). Fewer centres give a lower number (a Parzen window of fewer
+    blocks give, in less memory (NumPy's arrays peak at 39 MB for paper-mnist's G, 87 MB with
+    the 5,000 rows sampled at once and 1,000 rows scored at a time). Fewer centres give a lower number (a Parzen window of fewer
     points fits worse), and with too few the estimate stops following G: on mnist-tuned's
     averaged G (benchmarks/quick_parzen.py, RESULTS.md), 2,000 centres (0.4 s, the first
     default) stayed at 155-157 from epoch 50 to 250 while the full figure rose from 215 to
@@ -352,10 +352,15 @@ def quick_parzen(gan, config, dataset, *, n_centres=QUICK_CENTRES, n_validation=
 
 
 def sample_in_blocks(gan, n, rng, block):
-    """gan.sample(n, rng), drawn ``block`` rows at a time into one (n, d) array: the same noise
-    from ``rng`` in the same order, so the same samples, with G's activations for ``block`` rows
-    alive at a time instead of n."""
+    """gan.sample(n, rng), drawn ``block`` rows at a time into one (n, d) array when ``block``
+    divides n: the same noise from ``rng`` in the same order, with G's activations for ``block``
+    rows alive at a time instead of n. Otherwise one call of gan.sample(n, rng): the matrix
+    products of a short last block can round differently from the same rows in a larger product
+    (measured: 1 to 8 of 1,001-1,016 rows in blocks of 1,000 differed in their last bits), while
+    whole blocks of 1,000 rows gave the rows of one call to the bit (tests/test_parzen.py)."""
     block = require_integer(block, "block", minimum=1)
+    if n % block:
+        return gan.sample(n, rng)
     first = gan.sample(min(block, n), rng)
     samples = np.empty((n, *first.shape[1:]), dtype=first.dtype)
     samples[:len(first)] = first
