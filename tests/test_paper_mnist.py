@@ -84,6 +84,11 @@ def test_the_variants_differ_from_paper_mnist_only_where_named():
     assert {k for k in paper if fast[k] != paper[k]} == {"learning_rate", "generator_average_decay", "iterations"}
     assert set(fast) == set(paper)
     assert (fast["learning_rate"], fast["generator_average_decay"], fast["iterations"]) == (0.2, 0.99998, 500 * 60)
+    fashion = PRESETS["fashion-tuned"]
+    assert {k for k in paper if fashion[k] != paper[k]} == {"dataset", "learning_rate", "generator_average_decay"}
+    assert set(fashion) == set(paper)
+    assert (fashion["dataset"], fashion["learning_rate"], fashion["generator_average_decay"]) == \
+        ("fashion-mnist", 0.05, 0.99998)
 
 
 def test_an_epoch_follows_the_minibatch_size():
