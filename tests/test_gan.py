@@ -13,7 +13,6 @@ from npgan.gradcheck import small_gan
 from tests.strategies import generator_kinds, seeds
 from npgan.kernels import runner
 from tests.test_kernels import spy_on_backward_kernels
-from tests.test_pack import packed_small_gan
 
 DTYPES = (np.float32, np.float64)
 
@@ -21,8 +20,7 @@ DTYPES = (np.float32, np.float64)
 def twin_gans_and_batch(seed, dtype, pack=1):
     """Two identical GANs (weights and dropout streams alike; D packing ``pack`` samples) and one
     batch (of whole packs)."""
-    make = small_gan if pack == 1 else lambda rng, dtype: packed_small_gan(rng, pack, dtype)
-    gans = [make(np.random.default_rng(seed), dtype=dtype) for _ in range(2)]
+    gans = [small_gan(np.random.default_rng(seed), dtype=dtype, pack=pack) for _ in range(2)]
     rng = np.random.default_rng(seed + 1)
     rows = 5 if pack == 1 else 3 * pack
     x_real = rng.uniform(0.05, 0.95, size=(rows, 6)).astype(dtype)
