@@ -36,9 +36,8 @@ def add_train_command(commands):
     from npgan.data.mnist import IMAGE_DATASETS
     from npgan.divergences import DIVERGENCE_NAMES
     from npgan.losses import GENERATOR_LOSSES
-    from npgan.models import DEFAULT_PRESET, OPTIMIZERS, PRESETS, UPDATE_ORDERS
+    from npgan.models import DEFAULT_PRESET, KEEP_CHECKPOINTS, OPTIMIZERS, PRESETS, UPDATE_ORDERS
     from npgan.noise import NOISE_PRIORS
-    from npgan.run import KEEP_CHECKPOINTS
 
     train = commands.add_parser(
         "train", help="train a GAN with Algorithm 1",
@@ -186,9 +185,10 @@ def _train_locked(args, out, config, changes, phase):
 
     from npgan.checkpoint import CheckpointError
     from npgan.interrupt import SignalStop, StopOnSignals
+    from npgan.models import KEEP_CHECKPOINTS
     from npgan.monitors import standard_monitors
     from npgan.restore import read_checkpoint
-    from npgan.run import KEEP_CHECKPOINTS, RunDirectoryError, TrainingInterrupted, keep_checkpoints_of, train_run
+    from npgan.run import RunDirectoryError, TrainingInterrupted, keep_checkpoints_of, train_run
     from npgan.train import Trainer, TrainingDiverged
 
     checkpoint_path = os.path.join(out, "checkpoint.npz")

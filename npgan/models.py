@@ -180,6 +180,10 @@ PRESETS["stacked-mnist"] = {**PRESETS["paper-mnist"], "dataset": "stacked-mnist"
 PRESETS["mnist-fast"] = {**PRESETS["paper-mnist"], "learning_rate": 0.2, "generator_average_decay": 0.99998,
                          "iterations": 500 * 60}
 DEFAULT_PRESET = "ring8"
+# How many epoch checkpoints (checkpoints/epoch-NNNN.npz) a run keeps, the latest ones; 0 keeps
+# every one. Not a hyperparameter (it is no key of a configuration): npgan.run writes it into each
+# checkpoint's run state, and `npgan train --keep-checkpoints N` sets it.
+KEEP_CHECKPOINTS = 3
 
 # Defaults per f-divergence (npgan.divergences) on top of a preset: what `npgan train --preset P
 # --divergence D` (and a sweep, and `npgan figure divergences`) starts from unless an option sets

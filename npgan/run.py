@@ -54,10 +54,10 @@ from npgan.fileio import (
     remove_temporaries,
     write_atomically,
 )
+from npgan.models import KEEP_CHECKPOINTS  # epoch checkpoints kept in checkpoints/ (0: all)
 from npgan.train import METRICS
 from npgan.validate import is_integer
 
-KEEP_CHECKPOINTS = 3  # epoch checkpoints kept in checkpoints/ (0: all)
 DIVERSITY_SAMPLES = 1000
 COLLAPSE_RATIO = 0.5  # warn when G's sample diversity is below half the data's
 DIVERSITY_SEED = 2**31 - 2  # fixed noise for monitoring: not drawn from the training streams
