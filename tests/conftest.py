@@ -48,6 +48,17 @@ def mnist_dir():
     return directory
 
 
+def fashion_mnist_dir():
+    """Where Debian's dataset-fashion-mnist puts Fashion-MNIST (.ci/run installs it when it can),
+    or a skip that says how to get it."""
+    from npgan.data.mnist import DATASETS
+
+    directory = DATASETS["fashion-mnist"]["system_dir"]
+    if not os.path.isdir(directory):
+        pytest.skip(f"Fashion-MNIST is not in {directory} (apt-get install dataset-fashion-mnist)")
+    return directory
+
+
 @pytest.fixture(params=("numpy", "numba"))
 def kernel_backend(request):
     """Run the test once on each path of npgan.kernels: the reference layers, then the Numba

@@ -28,7 +28,7 @@ from npgan.evaluate.classifier_training import RECIPE, train_classifier
 from npgan.losses import softmax_cross_entropy
 from npgan.testing import assert_gradients_match
 from tests.cli_checks import assert_one_npgan_line
-from tests.conftest import mnist_dir
+from tests.conftest import fashion_mnist_dir, mnist_dir
 from tests.strategies import seeds
 
 REPOSITORY = os.path.join(os.path.dirname(__file__), "..")
@@ -244,10 +244,7 @@ def test_the_shipped_mnist_classifier_meets_its_accuracy(mnist):
 def test_the_shipped_fashion_classifier_meets_its_accuracy():
     from npgan.data.mnist import load_image_dataset
 
-    directory = DATASETS["fashion-mnist"]["system_dir"]
-    if not os.path.isdir(directory):
-        pytest.skip(f"Fashion-MNIST is not in {directory} (apt-get install dataset-fashion-mnist)")
-    data = load_image_dataset("fashion-mnist", directory)
+    data = load_image_dataset("fashion-mnist", fashion_mnist_dir())
     classifier = load_classifier(shipped_classifier_path("fashion-mnist"))
     assert classifier.accuracy(data.test, data.test_labels) >= ACCURACY_TARGETS["fashion-mnist"]
 

@@ -26,7 +26,7 @@ from npgan.evaluate.quality import (
 )
 from tests.cli_checks import assert_one_npgan_line
 from tests.test_classifier import exit_code
-from tests.conftest import mnist_dir
+from tests.conftest import fashion_mnist_dir, mnist_dir
 
 GENERATOR = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "results", "mnist-tuned-generator.npz")
 REQUIRED_KEYS = {"frechet_distance", "precision", "recall", "classes_covered", "kl_to_uniform", "seconds"}
@@ -221,11 +221,7 @@ def test_the_committed_fashion_generator_scores_as_documented(capsys):
     average of a fashion-mnist run; all ten classes, a Fréchet distance between the real data's
     floor and 10, and the documented failure of Parzen: the averaged G scores above the real
     training images it is compared with, while the Fréchet distance puts it far from them."""
-    from npgan.data.mnist import DATASETS
-
-    directory = DATASETS["fashion-mnist"]["system_dir"]
-    if not os.path.isdir(directory):
-        pytest.skip(f"Fashion-MNIST is not in {directory} (apt-get install dataset-fashion-mnist)")
+    directory = fashion_mnist_dir()
     assert os.path.getsize(FASHION_GENERATOR) < 12 * 2**20
     checkpoint = load_checkpoint(FASHION_GENERATOR)
     assert checkpoint.state["generator"] == "average" and checkpoint.config["dataset"] == "fashion-mnist"
