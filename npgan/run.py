@@ -156,7 +156,8 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
         window, window_size = dict(trainer.metrics_window["sums"]), trainer.metrics_window["size"]
 
     def checkpoint(score):
-        trainer.save(checkpoint_path, {"elapsed_seconds": time.perf_counter() - started,
+        trainer.elapsed_seconds = time.perf_counter() - started  # training time so far, resumes included
+        trainer.save(checkpoint_path, {"elapsed_seconds": trainer.elapsed_seconds,
                                        "parzen_validation": score,
                                        "metrics_window": {"sums": window, "size": window_size},
                                        "keep_checkpoints": keep_checkpoints})

@@ -10,7 +10,10 @@ evaluated on the worker and its result written beside it as result.json:
 
     toy presets:    VEEGAN's mode coverage of 2,500 samples (npgan.evaluate.modes; the noise
                     seed of `npgan evaluate modes`, so both give the same figures)
-    image presets:  the quick Parzen estimate on validation (npgan.evaluate.parzen.quick_parzen)
+    stacked-mnist:  the modes reached of 1,000 and KL to uniform of 26,000 samples, as
+                    `npgan evaluate modes` counts them (same seed, same figures), and the
+                    run's training time
+    other images:   the quick Parzen estimate on validation (npgan.evaluate.parzen.quick_parzen)
 
 The sweep directory holds sweep.json (the record: the preset, the command, and every run's
 name and configuration), results.csv and summary.md. A sweep into a directory that holds
@@ -63,6 +66,15 @@ VEEGAN_ROWS = {
     "ring8": [("GAN", 1, 99.3), ("ALI", 2.8, 0.13), ("Unrolled GAN", 7.6, 35.6), ("VEEGAN", 8, 52.9)],
     "grid25": [("GAN", 3.3, 0.5), ("ALI", 15.8, 1.6), ("Unrolled GAN", 23.6, 16.0), ("VEEGAN", 24.6, 40.0)],
 }
+# Stacked MNIST (docs/stacked-mnist.md): (model, modes of 1,000, KL to uniform), 26,000 samples;
+# convolutional networks on a GPU, each paper counting with its own classifier (STACKED_NOTE).
+STACKED_ROWS = [("DCGAN (VEEGAN table)", 99, 3.40), ("ALI (VEEGAN table)", 16, 5.40),
+                ("Unrolled GAN (VEEGAN table)", 48.7, 4.32), ("VEEGAN (VEEGAN table)", 150, 2.95),
+                ("PacDCGAN2 (PacGAN table)", 1000, 0.06)]
+STACKED_NOTE = ("The published rows are convolutional networks (DCGAN's) trained on a GPU and counted with each "
+                "paper's own classifier; npgan's are the paper's fully connected model and npgan's MNIST "
+                "classifier, so they compare in order of magnitude and ranking (docs/stacked-mnist.md). Real "
+                "images give 1,000 modes and KL 0.024 on npgan's count.")
 VEEGAN_NOTE = ("The VEEGAN table's rows (its GAN row is a plain GAN) come from its paper, with its own networks "
                "and training lengths; npgan's ring8 has radius 2 and std 0.02, grid25 std 0.05 "
                "(npgan/data/toy.py), and VEEGAN does not confirm its ring's. The metric is the same; "
@@ -406,7 +418,8 @@ def run_one(run):
 
 
 def evaluate_run(trainer, dataset):
-    """The sweep's metrics of a trained run: mode coverage (toys) or the quick Parzen estimate."""
+    """The sweep's metrics of a trained run: mode coverage (toys), the Stacked MNIST mode count
+    with the training time, or the quick Parzen estimate."""
     from npgan.data.toy import ToyDistribution
     from npgan.evaluate.modes import evaluate_toy
     from npgan.evaluate.parzen import quick_parzen
@@ -415,6 +428,14 @@ def evaluate_run(trainer, dataset):
         coverage = evaluate_toy(trainer.sample(MODE_SAMPLES, np.random.default_rng(MODE_SEED)), dataset)
         return {"modes_captured": coverage.modes_captured, "num_modes": dataset.num_modes,
                 "high_quality_percent": 100 * coverage.high_quality_fraction}
+    if trainer.config["dataset"] == "stacked-mnist":
+        from npgan.evaluate.classifier import load_classifier, shipped_classifier_path
+        from npgan.evaluate.modes import STACKED_SAMPLES, evaluate_stacked
+
+        coverage = evaluate_stacked(trainer.model, load_classifier(shipped_classifier_path("mnist")),
+                                    STACKED_SAMPLES, np.random.default_rng(MODE_SEED))
+        return {"modes_captured": coverage.modes_captured, "num_modes": coverage.num_modes,
+                "kl_to_uniform": coverage.kl_to_uniform, "training_seconds": trainer.elapsed_seconds}
     parzen = quick_parzen(trainer.model, trainer.config, dataset)
     return {"parzen_quick": parzen.test_log_likelihood, "parzen_quick_standard_error": parzen.standard_error}
 
@@ -423,6 +444,8 @@ def metric_names(config):
     """The metric columns of a sweep of this configuration's dataset."""
     from npgan.data.mnist import IMAGE_DATASETS
 
+    if config["dataset"] == "stacked-mnist":
+        return ["modes_captured", "num_modes", "kl_to_uniform", "training_seconds"]
     if config["dataset"] in IMAGE_DATASETS:
         return ["parzen_quick", "parzen_quick_standard_error"]
     return ["modes_captured", "num_modes", "high_quality_percent"]
@@ -537,40 +560,55 @@ def summarise(runs, results):
 
 
 def summary_markdown(preset, runs, summary, command=None):
-    """summary.md: the VEEGAN table's form (docs/paper.md), one row per grid point, mean +- std
-    over the seeds, with VEEGAN's published rows above for ring8 and grid25."""
+    """summary.md: the published table's form (docs/paper.md), one row per grid point, mean +- std
+    over the seeds, with the published rows above: VEEGAN's for ring8 and grid25, VEEGAN's and
+    PacGAN's for stacked-mnist (with the training time of npgan's runs)."""
     config = runs[0]["config"]
     keys = list(runs[0]["point"])
-    toy = "modes_captured" in metric_names(config)
+    metrics = metric_names(config)
+    stacked = "kl_to_uniform" in metrics
+    toy = "high_quality_percent" in metrics
     seeds = sorted({run["seed"] for run in runs})
     lines = [f"# npgan sweep: {preset}, {len(seeds)} seeds ({_seed_text(seeds)}), "
              f"{len(summary)} grid point{'s' if len(summary) != 1 else ''}", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
-    if toy:
-        header = ["model", *keys, "runs", f"{config['dataset']} modes", f"{config['dataset']} % high quality"]
+    if stacked:
+        columns = [("modes_captured", "modes (of 1,000)", 1, 1), ("kl_to_uniform", "KL to uniform", 1, 2),
+                   ("training_seconds", "training minutes", 1 / 60, 1)]  # (metric, title, scale, decimals)
+        published = [(name, "", f"{modes:g}", f"{kl:.2f}", "") for name, modes, kl in STACKED_ROWS]
+    elif toy:
+        columns = [("modes_captured", f"{config['dataset']} modes", 1, 1),
+                   ("high_quality_percent", f"{config['dataset']} % high quality", 1, 1)]
+        published = [(f"{name} (VEEGAN table)", "5", str(modes), str(high_quality))
+                     for name, modes, high_quality in VEEGAN_ROWS.get(config["dataset"], [])]
     else:
-        header = ["model", *keys, "runs", "quick Parzen (validation, nats)"]
+        columns, published = [("parzen_quick", "quick Parzen (validation, nats)", 1, 1)], []
+    header = ["model", *keys, "runs", *(column[1] for column in columns)]
     lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    if toy:
-        for name, modes, high_quality in VEEGAN_ROWS.get(config["dataset"], []):
-            lines.append("| " + " | ".join([f"{name} (VEEGAN table)", *[""] * len(keys), "5", str(modes),
-                                            str(high_quality)]) + " |")
+    for name, runs_cell, *values in published:  # (model, runs, metric cells)
+        lines.append("| " + " | ".join([name, *[""] * len(keys), runs_cell, *values]) + " |")
     for row in summary:
         failed = ", ".join(f"{count} {status}" for status, count in sorted(row["failed"].items()))
         runs_cell = f"{row['ok']} of {row['runs']}" + (f" ({failed})" if failed else "")
         cells = [f"npgan, {preset}", *(value_label(row["point"][key]) for key in keys), runs_cell]
-        names = ["modes_captured", "high_quality_percent"] if toy else ["parzen_quick"]
-        for name in names:
+        for name, _, scale, decimals in columns:
             value = row["metrics"][name]
-            cells.append("" if value is None else f"{value[0]:.1f} ± {value[1]:.1f}")
+            cells.append("" if value is None else f"{value[0] * scale:.{decimals}f} ± {value[1] * scale:.{decimals}f}")
         lines.append("| " + " | ".join(cells) + " |")
     iterations = sorted({run["config"]["iterations"] for run in runs})
+    if stacked:
+        what = ("modes reached and KL(mode histogram || uniform) of 26,000 samples, each channel read by npgan's "
+                "MNIST classifier (`npgan evaluate modes`); training minutes of one single-threaded run.")
+    elif toy:
+        what = "modes captured and % high quality of 2,500 samples (VEEGAN's metric)."
+    else:
+        what = "the quick Parzen estimate of npgan.evaluate.parzen.quick_parzen (a trend, not Table 1's figure)."
     lines += ["", f"{', '.join(map(str, iterations))} iterations per run; mean ± std (ddof 0) over the seeds that "
-              "finished; " + ("modes captured and % high quality of 2,500 samples (VEEGAN's metric)." if toy else
-                              "the quick Parzen estimate of npgan.evaluate.parzen.quick_parzen (a trend, not "
-                              "Table 1's figure).")]
-    if toy and config["dataset"] in VEEGAN_ROWS:
+              "finished; " + what]
+    if stacked:
+        lines += ["", STACKED_NOTE]
+    elif toy and config["dataset"] in VEEGAN_ROWS:
         lines += ["", VEEGAN_NOTE]
     return "\n".join(lines) + "\n"
 

@@ -46,6 +46,43 @@ def test_the_summary_holds_veegans_rows_with_its_plain_gan_and_says_what_differs
     assert sweep.VEEGAN_NOTE in summary
 
 
+def test_the_stacked_mnist_summary_holds_the_published_rows_and_the_training_minutes(tmp_path):
+    runs = sweep.plan_runs("stacked-mnist", [0, 1], {"pack": [1, 2]}, str(tmp_path), iterations=20)
+    results = [{"status": "ok", "metrics": {"modes_captured": modes, "num_modes": 1000, "kl_to_uniform": kl,
+                                            "training_seconds": seconds}}
+               for modes, kl, seconds in [(100, 3.0, 60.0), (300, 2.0, 180.0), (900, 0.5, 120.0), (1000, 0.25, 120.0)]]
+    summary = sweep.summary_markdown("stacked-mnist", runs, sweep.summarise(runs, results))
+    lines = summary.splitlines()
+    assert "| model | pack | runs | modes (of 1,000) | KL to uniform | training minutes |" in lines
+    published = [line for line in lines if " table) |" in line]
+    assert published[0] == "| DCGAN (VEEGAN table) |  |  | 99 | 3.40 |  |"
+    assert published[-1] == "| PacDCGAN2 (PacGAN table) |  |  | 1000 | 0.06 |  |"
+    assert [line for line in lines if line.startswith("| npgan")] == [
+        "| npgan, stacked-mnist | 1 | 2 of 2 | 200.0 ± 100.0 | 2.50 ± 0.50 | 2.0 ± 1.0 |",
+        "| npgan, stacked-mnist | 2 | 2 of 2 | 950.0 ± 50.0 | 0.38 ± 0.12 | 2.0 ± 0.0 |"]
+    assert sweep.STACKED_NOTE in summary and "26,000 samples" in summary
+
+
+def test_a_stacked_mnist_run_is_counted_as_npgan_evaluate_modes_counts_it(tmp_path, capsys):
+    """The sweep's metrics of a stacked-mnist run: the figures of `npgan evaluate modes` on its
+    checkpoint, and its training time, which a resumed trainer carries on from."""
+    from npgan.restore import read_checkpoint
+    from npgan.train import Trainer
+    from tests.conftest import mnist_dir
+
+    [run] = sweep.plan_runs("stacked-mnist", [0], {"pack": [2]}, str(tmp_path), iterations=3, data_dir=mnist_dir())
+    result = sweep.run_one(run)
+    assert result["status"] == "ok", result["message"]
+    assert set(result["metrics"]) == set(sweep.metric_names(run["config"]))
+    checkpoint = os.path.join(run["run_dir"], "checkpoint.npz")
+    assert main(["evaluate", "modes", "--checkpoint", checkpoint, "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert (result["metrics"]["modes_captured"], result["metrics"]["kl_to_uniform"]) == \
+        (evaluated["modes_captured"], evaluated["kl_to_uniform"])
+    resumed = Trainer.from_checkpoint(read_checkpoint(checkpoint), sweep.load_dataset("stacked-mnist", mnist_dir()))
+    assert 0 < result["metrics"]["training_seconds"] == resumed.elapsed_seconds < result["seconds"]
+
+
 def test_the_grid_is_typed_per_key_and_expanded_times_the_seeds(tmp_path):
     grid = sweep.parse_grid("ring8", ["k_discriminator_steps=1,3", "generator_loss=non-saturating,minimax",
                                       "discriminator_keep_probs=[1,0.5,0.5],[1,1,1]", "learning_rate=1e-3"])
