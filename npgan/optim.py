@@ -497,7 +497,7 @@ class ParameterAverage:
                 raise ValueError(f"average {name!r} must be a separate array of the parameter's shape "
                                  f"{param.shape} and dtype {param.dtype}")
         self._averages = {name: averages[name] for name in self._params}
-        self._scratch = {name: np.empty_like(param) for name, param in self._params.items()}
+        self._scratch = {}  # the NumPy path's (p - a) per parameter, made when first needed
         self.decay = decay
         self.reset()
 
@@ -517,11 +517,15 @@ class ParameterAverage:
         n, decay = self._updates, self.decay
         weight = decay * -math.expm1(n * math.log(decay)) / -math.expm1((n + 1) * math.log(decay))
         for name, param in self._params.items():
-            scratch = self._scratch[name]
-            scalar = param.dtype.type
-            np.subtract(param, self._averages[name], out=scratch)
-            scratch *= scalar(1.0 - weight)
-            self._averages[name] += scratch
+            average, share = self._averages[name], param.dtype.type(1.0 - weight)
+            kernels = compiled_kernels(average, param)
+            if kernels is not None and average.flags.c_contiguous and param.flags.c_contiguous:
+                kernels.average_update(average, param, share)  # the same arithmetic in one compiled pass
+                continue
+            scratch = self._scratch.setdefault(name, np.empty_like(param))
+            np.subtract(param, average, out=scratch)  # a <- a + (p - a) (1 - w_n), in place
+            scratch *= share
+            average += scratch
         self._updates += 1
 
     def state_dict(self):

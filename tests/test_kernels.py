@@ -36,7 +36,7 @@ from npgan.gradcheck import run_all
 from npgan.kernels import backend, runner
 from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential, Sigmoid
 from npgan.models import preset_config
-from npgan.optim import MomentumSGD
+from npgan.optim import MomentumSGD, ParameterAverage
 from npgan.train import Trainer
 from tests.strategies import seeds
 
@@ -195,6 +195,30 @@ def test_the_momentum_update_is_bit_identical_on_both_paths_and_in_place(seed, d
             finals[path] = (array, optimizer.state_dict()["velocity.w"])
     for got, expected in zip(finals["numba"], finals["numpy"]):
         np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=10)
+@given(seeds, st.sampled_from(DTYPES))
+def test_the_parameter_average_is_bit_identical_on_both_paths_and_in_place(seed, dtype):
+    rng = np.random.default_rng(seed)
+    steps = [{"w": rng.standard_normal((4, 3)).astype(dtype), "b": rng.standard_normal(3).astype(dtype)}
+             for _ in range(4)]
+    finals = {}
+    for path in npgan.kernels.BACKENDS:
+        with npgan.kernels.use_backend(path):
+            params = {name: value.copy() for name, value in steps[0].items()}
+            averages = {name: np.empty_like(value) for name, value in params.items()}
+            arrays = dict(averages)
+            average = ParameterAverage(params, averages, decay=0.9)
+            for step in steps[1:]:
+                for name, value in step.items():
+                    params[name][...] = value
+                average.update()
+            assert all(averages[name] is arrays[name] for name in arrays)
+            finals[path] = averages
+    for name in steps[0]:
+        np.testing.assert_array_equal(finals["numba"][name], finals["numpy"][name])
+        assert not np.array_equal(finals["numpy"][name], steps[-1][name])  # it averaged
 
 
 # -- the switch ---------------------------------------------------------------------------------

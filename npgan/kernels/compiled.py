@@ -15,13 +15,15 @@ npgan/layers.py give the formulas; runners.py says which kernel serves which lay
                                          (if input_grad, else None)
     dropout(x, u, keep_prob)             (x * m, m) with m = [u < keep_prob] / keep_prob
     momentum_update(p, v, g, lr, mu)     in place: v <- mu v - lr g;  p <- p + v
+    average_update(a, p, share)          in place: a <- a + (p - a) * share (ParameterAverage)
 
 What they save over the NumPy reference is the traffic around the matrix products:
 the bias, the activation (or the maxout max and its winner), the activation's
 gradient, the maxout scatter and the bias sum each take one pass over data already in
 cache, with no temporaries (``np.where`` masks, ``reshape``/``take_along_axis`` copies,
 ``lr * grad``); dropout thresholds and scales the Generator's uniforms in the same pass
-that applies the mask; the momentum update is one pass over v and p.
+that applies the mask; the momentum update is one pass over v and p, the parameter average's
+one pass over a and p (NumPy makes three, through a scratch array).
 
 The products themselves are NumPy's (``x @ W``, NumPy's BLAS), called just before or
 after the compiled pass. ``np.dot`` inside the Numba kernels was the first version: Numba
@@ -295,6 +297,13 @@ def momentum_update(param, velocity, grad, learning_rate, momentum):
         flat_param[i] += step
 
 
+@njit(cache=True)
+def average_update(average, param, share):
+    flat_average, flat_param = average.reshape(-1), param.reshape(-1)
+    for i in range(flat_average.size):
+        flat_average[i] += (flat_param[i] - flat_average[i]) * share
+
+
 def compile_every_kernel():
     """Call every kernel once, on tiny arrays of each dtype and in every form the runners and the
     optimizer call it: a cold cache compiles (and caches) them all at once, a warm one loads
@@ -315,3 +324,4 @@ def compile_every_kernel():
         dropout(x, np.zeros(x.shape), 0.5)
         for param in (W, b):
             momentum_update(param.copy(), np.zeros_like(param), param, dtype(0.1), dtype(0.5))
+            average_update(param.copy(), param, dtype(0.5))
