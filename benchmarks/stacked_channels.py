@@ -22,12 +22,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from benchlib import add_mnist_argument, mnist_directory, report_head, write_json  # noqa: E402
 
-from npgan.checkpoint import load_checkpoint  # noqa: E402
 from npgan.data import load_dataset  # noqa: E402
 from npgan.data.stacked import unstack_channels  # noqa: E402
-from npgan.evaluate.classifier import load_classifier, shipped_classifier_path  # noqa: E402
+from npgan.evaluate.classifier import shipped_classifier  # noqa: E402
 from npgan.evaluate.quality import evaluate_quality  # noqa: E402
-from npgan.restore import gan_from_checkpoint  # noqa: E402
+from npgan.restore import checkpoint_config, gan_from_checkpoint, read_checkpoint  # noqa: E402
 
 SAMPLES = 10000
 KEYS = ("frechet_distance", "precision", "recall", "classes_covered", "kl_to_uniform", "mean_top_probability")
@@ -40,12 +39,12 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the report to this file")
     arguments = parser.parse_args(argv)
     data_dir = mnist_directory(parser, arguments)
-    checkpoint = load_checkpoint(arguments.checkpoint)
-    if checkpoint.config.get("dataset") != "stacked-mnist":
+    checkpoint = read_checkpoint(arguments.checkpoint)
+    if checkpoint_config(checkpoint)["dataset"] != "stacked-mnist":
         parser.error(f"{arguments.checkpoint} is not a stacked-mnist generator")
     gan = gan_from_checkpoint(checkpoint)
     mnist = load_dataset("mnist", data_dir)
-    classifier = load_classifier(shipped_classifier_path("mnist"))
+    classifier = shipped_classifier("mnist")
     channels = unstack_channels(gan.sample(SAMPLES, np.random.default_rng(0)))  # (n, 3, 784)
     test, reference = mnist.rows("test", slice(None)), mnist.rows("train", slice(0, SAMPLES))
     report = {**report_head("stacked_channels.py", argv), "checkpoint": arguments.checkpoint, "channels": []}

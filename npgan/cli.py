@@ -581,10 +581,10 @@ def _load_gan(path, datasets=None, purpose=None, generator="average"):
 def _load_classifier(path, dataset=None):
     """The classifier in ``path`` (npgan.evaluate.classifier.load_classifier), or the one shipped for
     ``dataset`` when ``path`` is None; it must be a classifier of ``dataset`` when that is given."""
-    from npgan.evaluate.classifier import load_classifier, shipped_classifier_path
+    from npgan.evaluate.classifier import load_classifier, shipped_classifier
 
     try:
-        classifier = load_classifier(path or shipped_classifier_path(dataset or "mnist"))
+        classifier = load_classifier(path) if path else shipped_classifier(dataset or "mnist")
     except ValueError as error:
         raise UsageError(f"the classifier: {error}") from None
     if dataset is not None and classifier.dataset != dataset:

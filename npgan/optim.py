@@ -522,7 +522,9 @@ class ParameterAverage:
             if kernels is not None and average.flags.c_contiguous and param.flags.c_contiguous:
                 kernels.average_update(average, param, share)  # the same arithmetic in one compiled pass
                 continue
-            scratch = self._scratch.setdefault(name, np.empty_like(param))
+            scratch = self._scratch.get(name)
+            if scratch is None:
+                scratch = self._scratch[name] = np.empty_like(param)
             np.subtract(param, average, out=scratch)  # a <- a + (p - a) (1 - w_n), in place
             scratch *= share
             average += scratch

@@ -356,9 +356,17 @@ def finished_result(run):
                                if saved_config.get(key) != expected.get(key))
             raise ValueError(f"{run['run_dir']} holds a run of another configuration ({', '.join(different)} "
                              "differ); sweep into another --out, or delete it")
-        if path != config_path and saved.get("status") in COMPLETE:
+        if path != config_path and saved.get("status") in COMPLETE and _has_metrics(saved, run["config"]):
             return saved
     return None
+
+
+def _has_metrics(result, config):
+    """Whether ``result`` holds every metric the sweep now reports (metric_names): an "ok" result
+    of an older npgan (stacked-mnist's quick Parzen estimate before its mode count) is evaluated
+    again, from the run's checkpoint, without training."""
+    metrics = result.get("metrics")
+    return result["status"] != "ok" or (isinstance(metrics, dict) and set(metric_names(config)) <= set(metrics))
 
 
 def _normalised(value):
@@ -429,10 +437,10 @@ def evaluate_run(trainer, dataset):
         return {"modes_captured": coverage.modes_captured, "num_modes": dataset.num_modes,
                 "high_quality_percent": 100 * coverage.high_quality_fraction}
     if trainer.config["dataset"] == "stacked-mnist":
-        from npgan.evaluate.classifier import load_classifier, shipped_classifier_path
+        from npgan.evaluate.classifier import shipped_classifier
         from npgan.evaluate.modes import STACKED_SAMPLES, evaluate_stacked
 
-        coverage = evaluate_stacked(trainer.model, load_classifier(shipped_classifier_path("mnist")),
+        coverage = evaluate_stacked(trainer.model, shipped_classifier("mnist"),
                                     STACKED_SAMPLES, np.random.default_rng(MODE_SEED))
         return {"modes_captured": coverage.modes_captured, "num_modes": coverage.num_modes,
                 "kl_to_uniform": coverage.kl_to_uniform, "training_seconds": trainer.elapsed_seconds}
@@ -599,7 +607,9 @@ def summary_markdown(preset, runs, summary, command=None):
     iterations = sorted({run["config"]["iterations"] for run in runs})
     if stacked:
         what = ("modes reached and KL(mode histogram || uniform) of 26,000 samples, each channel read by npgan's "
-                "MNIST classifier (`npgan evaluate modes`); training minutes of one single-threaded run.")
+                "MNIST classifier (`npgan evaluate modes`); training minutes: the run's wall clock, its per-epoch "
+                "monitors (quick Parzen estimate, samples, curves, checkpoints) included, on one worker (the local "
+                "cluster's are single-threaded).")
     elif toy:
         what = "modes captured and % high quality of 2,500 samples (VEEGAN's metric)."
     else:

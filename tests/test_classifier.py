@@ -22,6 +22,7 @@ from npgan.evaluate.classifier import (
     load_classifier,
     parameter_shapes,
     save_classifier,
+    shipped_classifier,
     shipped_classifier_path,
 )
 from npgan.evaluate.classifier_training import RECIPE, train_classifier
@@ -225,6 +226,15 @@ def test_the_shipped_classifier_is_float32_and_loads_without_pickle(monkeypatch,
     classifier = load_classifier(path)
     assert classifier.dataset == dataset and classifier.config["recipe"]["epochs"] >= classifier.state["epoch"]
     assert all(value.dtype == np.float32 for value in load_checkpoint(path).arrays.values())
+
+
+def test_shipped_classifier_loads_the_one_of_its_dataset_and_refuses_another(monkeypatch):
+    assert shipped_classifier("mnist").dataset == "mnist"
+    import npgan.evaluate.classifier as module
+
+    monkeypatch.setattr(module, "shipped_classifier_path", lambda dataset: os.path.join(SHIPPED_DIR, "fashion-mnist.npz"))
+    with pytest.raises(ValueError, match="is a classifier of fashion-mnist, not of mnist"):
+        shipped_classifier("mnist")
 
 
 def test_the_shipped_classifiers_are_package_data():

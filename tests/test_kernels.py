@@ -200,25 +200,29 @@ def test_the_momentum_update_is_bit_identical_on_both_paths_and_in_place(seed, d
 @settings(max_examples=10)
 @given(seeds, st.sampled_from(DTYPES))
 def test_the_parameter_average_is_bit_identical_on_both_paths_and_in_place(seed, dtype):
+    """Both paths give the same bits, in the caller's arrays, and the normalised average
+    sum_k d^(N-k) p_k / sum_k d^(N-k) of the parameters after each update; "f" (Fortran order)
+    takes the reference path on numba too."""
     rng = np.random.default_rng(seed)
-    steps = [{"w": rng.standard_normal((4, 3)).astype(dtype), "b": rng.standard_normal(3).astype(dtype)}
-             for _ in range(4)]
-    finals = {}
+    steps = [{"w": rng.standard_normal((4, 3)).astype(dtype), "b": rng.standard_normal(3).astype(dtype),
+              "f": np.asfortranarray(rng.standard_normal((3, 5)).astype(dtype))} for _ in range(4)]
+    decay, finals = 0.9, {}
     for path in npgan.kernels.BACKENDS:
         with npgan.kernels.use_backend(path):
-            params = {name: value.copy() for name, value in steps[0].items()}
+            params = {name: value.copy(order="K") for name, value in steps[0].items()}
             averages = {name: np.empty_like(value) for name, value in params.items()}
-            arrays = dict(averages)
-            average = ParameterAverage(params, averages, decay=0.9)
+            average = ParameterAverage(params, averages, decay=decay)
             for step in steps[1:]:
                 for name, value in step.items():
                     params[name][...] = value
                 average.update()
-            assert all(averages[name] is arrays[name] for name in arrays)
             finals[path] = averages
+    weights = decay ** np.arange(len(steps) - 2, -1, -1)  # d^(N-k), k = 1..N
     for name in steps[0]:
         np.testing.assert_array_equal(finals["numba"][name], finals["numpy"][name])
-        assert not np.array_equal(finals["numpy"][name], steps[-1][name])  # it averaged
+        expected = sum(w * step[name].astype(np.float64) for w, step in zip(weights, steps[1:])) / weights.sum()
+        np.testing.assert_allclose(finals["numpy"][name], expected, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=1e-6 if dtype == np.float32 else 1e-14)
 
 
 # -- the switch ---------------------------------------------------------------------------------

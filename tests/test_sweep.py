@@ -8,6 +8,7 @@ import json
 import os
 import sys
 
+import numpy as np
 import pytest
 
 from npgan import sweep
@@ -63,14 +64,24 @@ def test_the_stacked_mnist_summary_holds_the_published_rows_and_the_training_min
     assert sweep.STACKED_NOTE in summary and "26,000 samples" in summary
 
 
-def test_a_stacked_mnist_run_is_counted_as_npgan_evaluate_modes_counts_it(tmp_path, capsys):
+def test_a_stacked_mnist_run_is_counted_as_npgan_evaluate_modes_counts_it(tmp_path, capsys, monkeypatch):
     """The sweep's metrics of a stacked-mnist run: the figures of `npgan evaluate modes` on its
-    checkpoint, and its training time, which a resumed trainer carries on from."""
+    checkpoint (both of the G the run samples, here an average), and its training time, which a
+    resumed trainer carries on from. A result without them (an older npgan's) is evaluated again
+    from the checkpoint, with no training."""
     from npgan.restore import read_checkpoint
     from npgan.train import Trainer
     from tests.conftest import mnist_dir
 
-    [run] = sweep.plan_runs("stacked-mnist", [0], {"pack": [2]}, str(tmp_path), iterations=3, data_dir=mnist_dir())
+    import npgan.evaluate.modes
+    from npgan.restore import gan_from_checkpoint
+
+    sampled = []
+    real_evaluate_stacked = npgan.evaluate.modes.evaluate_stacked
+    monkeypatch.setattr(npgan.evaluate.modes, "evaluate_stacked",
+                        lambda generator, *args: sampled.append(generator) or real_evaluate_stacked(generator, *args))
+    [run] = sweep.plan_runs("stacked-mnist", [0], {"pack": [2], "generator_average_decay": [0.5]}, str(tmp_path),
+                            iterations=3, data_dir=mnist_dir())
     result = sweep.run_one(run)
     assert result["status"] == "ok", result["message"]
     assert set(result["metrics"]) == set(sweep.metric_names(run["config"]))
@@ -81,6 +92,17 @@ def test_a_stacked_mnist_run_is_counted_as_npgan_evaluate_modes_counts_it(tmp_pa
         (evaluated["modes_captured"], evaluated["kl_to_uniform"])
     resumed = Trainer.from_checkpoint(read_checkpoint(checkpoint), sweep.load_dataset("stacked-mnist", mnist_dir()))
     assert 0 < result["metrics"]["training_seconds"] == resumed.elapsed_seconds < result["seconds"]
+    for generator, equal in (("average", True), ("trained", False)):  # the G the CLI samples by default
+        expected = gan_from_checkpoint(read_checkpoint(checkpoint), generator).params_of("G")
+        assert all(np.array_equal(value, expected[name]) for name, value in sampled[0].params_of("G").items()) == equal
+
+    stale = {**result, "metrics": {"parzen_quick": -100.0, "parzen_quick_standard_error": 1.0}}
+    (tmp_path / run["name"] / "result.json").write_text(json.dumps(stale))
+    assert sweep.finished_result(run) is None
+    stamp = os.stat(checkpoint).st_mtime_ns
+    again = sweep.run_one(run)
+    assert again["metrics"] == result["metrics"] and os.stat(checkpoint).st_mtime_ns == stamp
+    assert sweep.finished_result(run)["metrics"] == result["metrics"]
 
 
 def test_the_grid_is_typed_per_key_and_expanded_times_the_seeds(tmp_path):

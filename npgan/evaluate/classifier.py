@@ -21,7 +21,7 @@ Every parameter's shape is checked against the configuration before it is read
 
     build_network(config, rng)   the Sequential above, for a configuration
     Classifier                   features, probabilities, predictions, accuracy of images
-    save_classifier / load_classifier, shipped_classifier_path(dataset)
+    save_classifier / load_classifier, shipped_classifier_path(dataset), shipped_classifier(dataset)
 """
 
 import os
@@ -47,6 +47,16 @@ DEFAULT_ARCHITECTURE = {"kind": CLASSIFIER_KIND, "input_dim": 784, "hidden_units
 def shipped_classifier_path(dataset):
     """The classifier that ships with npgan for ``dataset`` ("mnist" or "fashion-mnist")."""
     return os.path.join(SHIPPED_DIR, f"{dataset}.npz")
+
+
+def shipped_classifier(dataset):
+    """The classifier that ships with npgan for ``dataset``, loaded (load_classifier) and checked to
+    be a classifier of that dataset; ValueError otherwise."""
+    classifier = load_classifier(shipped_classifier_path(dataset))
+    if classifier.dataset != dataset:
+        raise ValueError(f"{shipped_classifier_path(dataset)} is a classifier of {classifier.dataset}, not of "
+                         f"{dataset}")
+    return classifier
 
 
 def validate_architecture(config):
