@@ -46,6 +46,8 @@ import time
 import numpy as np
 
 from npgan.data import load_dataset
+from npgan.evaluate.modes import (STACKED_NOTE, STACKED_ROWS, STACKED_SAMPLES, VEEGAN_NOTE, VEEGAN_ROWS,
+                                  evaluate_stacked, evaluate_toy)
 from npgan.fileio import atomic_write, open_regular, write_atomically
 from npgan.runlock import read_json
 
@@ -59,27 +61,6 @@ RESULT_NAME = "result.json"
 SWEEP_RECORD = "sweep.json"
 RECORD_FORMAT = 1
 COMPLETE = ("ok", "diverged")
-
-# Srivastava et al. (2017), docs/paper.md: (modes captured, % high quality), 2,500 samples, 5 runs;
-# "GAN" is their plain GAN. Trained with their networks and lengths, not npgan's (VEEGAN_NOTE).
-VEEGAN_ROWS = {
-    "ring8": [("GAN", 1, 99.3), ("ALI", 2.8, 0.13), ("Unrolled GAN", 7.6, 35.6), ("VEEGAN", 8, 52.9)],
-    "grid25": [("GAN", 3.3, 0.5), ("ALI", 15.8, 1.6), ("Unrolled GAN", 23.6, 16.0), ("VEEGAN", 24.6, 40.0)],
-}
-# Stacked MNIST (docs/stacked-mnist.md): (model, modes of 1,000, KL to uniform), 26,000 samples;
-# convolutional networks on a GPU, each paper counting with its own classifier (STACKED_NOTE).
-STACKED_ROWS = [("DCGAN (VEEGAN table)", 99, 3.40), ("ALI (VEEGAN table)", 16, 5.40),
-                ("Unrolled GAN (VEEGAN table)", 48.7, 4.32), ("VEEGAN (VEEGAN table)", 150, 2.95),
-                ("PacDCGAN2 (PacGAN table)", 1000, 0.06)]
-STACKED_NOTE = ("The published rows are convolutional networks (DCGAN's) trained on a GPU and counted with each "
-                "paper's own classifier; npgan's are the paper's fully connected model and npgan's MNIST "
-                "classifier, so they compare in order of magnitude and ranking (docs/stacked-mnist.md). Real "
-                "images give 1,000 modes and KL 0.024 on npgan's count.")
-VEEGAN_NOTE = ("The VEEGAN table's rows (its GAN row is a plain GAN) come from its paper, with its own networks "
-               "and training lengths; npgan's ring8 has radius 2 and std 0.02, grid25 std 0.05 "
-               "(npgan/data/toy.py), and VEEGAN does not confirm its ring's. The metric is the same; "
-               "the setups are not (docs/results.md).")
-
 
 # -- the runs of a sweep ----------------------------------------------------------------------------
 
@@ -362,9 +343,8 @@ def finished_result(run):
 
 
 def _has_metrics(result, config):
-    """Whether ``result`` holds every metric the sweep now reports (metric_names): an "ok" result
-    of an older npgan (stacked-mnist's quick Parzen estimate before its mode count) is evaluated
-    again, from the run's checkpoint, without training."""
+    """Whether ``result`` holds every metric the sweep now reports (an "ok" result of an older npgan
+    lacking one is evaluated again, from the run's checkpoint, without training)."""
     metrics = result.get("metrics")
     return result["status"] != "ok" or (isinstance(metrics, dict) and set(metric_names(config)) <= set(metrics))
 
@@ -429,7 +409,7 @@ def evaluate_run(trainer, dataset):
     """The sweep's metrics of a trained run: mode coverage (toys), the Stacked MNIST mode count
     with the training time, or the quick Parzen estimate."""
     from npgan.data.toy import ToyDistribution
-    from npgan.evaluate.modes import evaluate_toy
+    from npgan.evaluate.classifier import shipped_classifier
     from npgan.evaluate.parzen import quick_parzen
 
     if isinstance(dataset, ToyDistribution):
@@ -437,9 +417,6 @@ def evaluate_run(trainer, dataset):
         return {"modes_captured": coverage.modes_captured, "num_modes": dataset.num_modes,
                 "high_quality_percent": 100 * coverage.high_quality_fraction}
     if trainer.config["dataset"] == "stacked-mnist":
-        from npgan.evaluate.classifier import shipped_classifier
-        from npgan.evaluate.modes import STACKED_SAMPLES, evaluate_stacked
-
         coverage = evaluate_stacked(trainer.model, shipped_classifier("mnist"),
                                     STACKED_SAMPLES, np.random.default_rng(MODE_SEED))
         return {"modes_captured": coverage.modes_captured, "num_modes": coverage.num_modes,
@@ -571,27 +548,32 @@ def summary_markdown(preset, runs, summary, command=None):
     """summary.md: the published table's form (docs/paper.md), one row per grid point, mean +- std
     over the seeds, with the published rows above: VEEGAN's for ring8 and grid25, VEEGAN's and
     PacGAN's for stacked-mnist (with the training time of npgan's runs)."""
-    config = runs[0]["config"]
-    keys = list(runs[0]["point"])
+    config, keys = runs[0]["config"], list(runs[0]["point"])
     metrics = metric_names(config)
-    stacked = "kl_to_uniform" in metrics
-    toy = "high_quality_percent" in metrics
     seeds = sorted({run["seed"] for run in runs})
     lines = [f"# npgan sweep: {preset}, {len(seeds)} seeds ({_seed_text(seeds)}), "
              f"{len(summary)} grid point{'s' if len(summary) != 1 else ''}", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
-    if stacked:
+    if "kl_to_uniform" in metrics:  # stacked-mnist; columns: (metric, title, scale, decimals)
         columns = [("modes_captured", "modes (of 1,000)", 1, 1), ("kl_to_uniform", "KL to uniform", 1, 2),
-                   ("training_seconds", "training minutes", 1 / 60, 1)]  # (metric, title, scale, decimals)
+                   ("training_seconds", "training minutes", 1 / 60, 1)]
         published = [(name, "", f"{modes:g}", f"{kl:.2f}", "") for name, modes, kl in STACKED_ROWS]
-    elif toy:
+        what = ("modes reached and KL(mode histogram || uniform) of 26,000 samples, each channel read by npgan's "
+                "MNIST classifier (`npgan evaluate modes`); training minutes: the run's wall clock, its per-epoch "
+                "monitors (quick Parzen estimate, samples, curves, checkpoints) included, on one worker (the local "
+                "cluster's are single-threaded).")
+        notes = [STACKED_NOTE]
+    elif "high_quality_percent" in metrics:  # the toys
         columns = [("modes_captured", f"{config['dataset']} modes", 1, 1),
                    ("high_quality_percent", f"{config['dataset']} % high quality", 1, 1)]
         published = [(f"{name} (VEEGAN table)", "5", str(modes), str(high_quality))
                      for name, modes, high_quality in VEEGAN_ROWS.get(config["dataset"], [])]
+        what = "modes captured and % high quality of 2,500 samples (VEEGAN's metric)."
+        notes = [VEEGAN_NOTE] if published else []
     else:
-        columns, published = [("parzen_quick", "quick Parzen (validation, nats)", 1, 1)], []
+        columns, published, notes = [("parzen_quick", "quick Parzen (validation, nats)", 1, 1)], [], []
+        what = "the quick Parzen estimate of npgan.evaluate.parzen.quick_parzen (a trend, not Table 1's figure)."
     header = ["model", *keys, "runs", *(column[1] for column in columns)]
     lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for name, runs_cell, *values in published:  # (model, runs, metric cells)
@@ -605,21 +587,10 @@ def summary_markdown(preset, runs, summary, command=None):
             cells.append("" if value is None else f"{value[0] * scale:.{decimals}f} ± {value[1] * scale:.{decimals}f}")
         lines.append("| " + " | ".join(cells) + " |")
     iterations = sorted({run["config"]["iterations"] for run in runs})
-    if stacked:
-        what = ("modes reached and KL(mode histogram || uniform) of 26,000 samples, each channel read by npgan's "
-                "MNIST classifier (`npgan evaluate modes`); training minutes: the run's wall clock, its per-epoch "
-                "monitors (quick Parzen estimate, samples, curves, checkpoints) included, on one worker (the local "
-                "cluster's are single-threaded).")
-    elif toy:
-        what = "modes captured and % high quality of 2,500 samples (VEEGAN's metric)."
-    else:
-        what = "the quick Parzen estimate of npgan.evaluate.parzen.quick_parzen (a trend, not Table 1's figure)."
     lines += ["", f"{', '.join(map(str, iterations))} iterations per run; mean ± std (ddof 0) over the seeds that "
               "finished; " + what]
-    if stacked:
-        lines += ["", STACKED_NOTE]
-    elif toy and config["dataset"] in VEEGAN_ROWS:
-        lines += ["", VEEGAN_NOTE]
+    for note in notes:
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 

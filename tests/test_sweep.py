@@ -13,6 +13,7 @@ import pytest
 
 from npgan import sweep
 from npgan.cli import main
+from npgan.evaluate.modes import evaluate_stacked as real_evaluate_stacked
 
 TINY = ["--preset", "ring8", "--iterations", "20", "--no-progress"]
 
@@ -73,12 +74,10 @@ def test_a_stacked_mnist_run_is_counted_as_npgan_evaluate_modes_counts_it(tmp_pa
     from npgan.train import Trainer
     from tests.conftest import mnist_dir
 
-    import npgan.evaluate.modes
     from npgan.restore import gan_from_checkpoint
 
-    sampled = []
-    real_evaluate_stacked = npgan.evaluate.modes.evaluate_stacked
-    monkeypatch.setattr(npgan.evaluate.modes, "evaluate_stacked",
+    sampled = []  # the G the sweep counts
+    monkeypatch.setattr(sweep, "evaluate_stacked",
                         lambda generator, *args: sampled.append(generator) or real_evaluate_stacked(generator, *args))
     [run] = sweep.plan_runs("stacked-mnist", [0], {"pack": [2], "generator_average_decay": [0.5]}, str(tmp_path),
                             iterations=3, data_dir=mnist_dir())
@@ -92,6 +91,7 @@ def test_a_stacked_mnist_run_is_counted_as_npgan_evaluate_modes_counts_it(tmp_pa
         (evaluated["modes_captured"], evaluated["kl_to_uniform"])
     resumed = Trainer.from_checkpoint(read_checkpoint(checkpoint), sweep.load_dataset("stacked-mnist", mnist_dir()))
     assert 0 < result["metrics"]["training_seconds"] == resumed.elapsed_seconds < result["seconds"]
+    assert len(sampled) == 1
     for generator, equal in (("average", True), ("trained", False)):  # the G the CLI samples by default
         expected = gan_from_checkpoint(read_checkpoint(checkpoint), generator).params_of("G")
         assert all(np.array_equal(value, expected[name]) for name, value in sampled[0].params_of("G").items()) == equal

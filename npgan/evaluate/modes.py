@@ -53,6 +53,27 @@ from npgan.validate import require_integer, require_points, require_real
 STACKED_SAMPLES = 26000   # VEEGAN's and PacGAN's count of generated samples
 STACKED_CHUNK = 2000      # samples generated and classified at a time: 19 MB of float32
 
+# The published rows the tables of `npgan sweep` and benchmarks/mode_coverage.py put beside npgan's.
+# Srivastava et al. (2017), docs/paper.md: (modes captured, % high quality), 2,500 samples, 5 runs;
+# "GAN" is their plain GAN. Trained with their networks and lengths, not npgan's (VEEGAN_NOTE).
+VEEGAN_ROWS = {
+    "ring8": [("GAN", 1, 99.3), ("ALI", 2.8, 0.13), ("Unrolled GAN", 7.6, 35.6), ("VEEGAN", 8, 52.9)],
+    "grid25": [("GAN", 3.3, 0.5), ("ALI", 15.8, 1.6), ("Unrolled GAN", 23.6, 16.0), ("VEEGAN", 24.6, 40.0)],
+}
+# Stacked MNIST (docs/stacked-mnist.md): (model, modes of 1,000, KL to uniform), 26,000 samples;
+# convolutional networks on a GPU, each paper counting with its own classifier (STACKED_NOTE).
+STACKED_ROWS = [("DCGAN (VEEGAN table)", 99, 3.40), ("ALI (VEEGAN table)", 16, 5.40),
+                ("Unrolled GAN (VEEGAN table)", 48.7, 4.32), ("VEEGAN (VEEGAN table)", 150, 2.95),
+                ("PacDCGAN2 (PacGAN table)", 1000, 0.06)]
+STACKED_NOTE = ("The published rows are convolutional networks (DCGAN's) trained on a GPU and counted with each "
+                "paper's own classifier; npgan's are the paper's fully connected model and npgan's MNIST "
+                "classifier, so they compare in order of magnitude and ranking (docs/stacked-mnist.md). Real "
+                "images give 1,000 modes and KL 0.024 on npgan's count.")
+VEEGAN_NOTE = ("The VEEGAN table's rows (its GAN row is a plain GAN) come from its paper, with its own networks "
+               "and training lengths; npgan's ring8 has radius 2 and std 0.02, grid25 std 0.05 "
+               "(npgan/data/toy.py), and VEEGAN does not confirm its ring's. The metric is the same; "
+               "the setups are not (docs/results.md).")
+
 
 @dataclass(frozen=True, eq=False)
 class ModeCoverage:
