@@ -7,8 +7,8 @@ channel; a channel the classifier reads as a 3 counts as a 3 however rough it lo
 script draws 10,000 samples (noise seed 0), cuts them into their three 784-pixel channels,
 and scores each channel's 10,000 digits as `npgan evaluate quality` scores an MNIST generator
 (npgan.evaluate.quality: Fréchet distance, precision, recall, classes, in the features of the
-shipped MNIST classifier, against MNIST's 10,000 test digits), beside 10,000 real training
-digits as the floor.
+shipped MNIST classifier, against MNIST's 10,000 test digits, whose features are computed once
+for all three), beside 10,000 real training digits as the floor.
 """
 
 import argparse
@@ -25,7 +25,7 @@ from benchlib import add_mnist_argument, mnist_directory, report_head, write_jso
 from npgan.data import load_dataset  # noqa: E402
 from npgan.data.stacked import unstack_channels  # noqa: E402
 from npgan.evaluate.classifier import shipped_classifier  # noqa: E402
-from npgan.evaluate.quality import evaluate_quality  # noqa: E402
+from npgan.evaluate.quality import RealFeatures  # noqa: E402
 from npgan.restore import checkpoint_config, gan_from_checkpoint, read_checkpoint  # noqa: E402
 
 SAMPLES = 10000
@@ -46,13 +46,12 @@ def main(argv=None):
     mnist = load_dataset("mnist", data_dir)
     classifier = shipped_classifier("mnist")
     channels = unstack_channels(gan.sample(SAMPLES, np.random.default_rng(0)))  # (n, 3, 784)
-    test, reference = mnist.rows("test", slice(None)), mnist.rows("train", slice(0, SAMPLES))
-    report = {**report_head("stacked_channels.py", argv), "checkpoint": arguments.checkpoint, "channels": []}
+    real = RealFeatures(classifier, mnist.rows("test", slice(None)))  # what evaluate_quality compares with
+    reference = real.compare(mnist.rows("train", slice(0, SAMPLES)), classifier, "the reference images")
+    report = {**report_head("stacked_channels.py", argv), "checkpoint": arguments.checkpoint, "channels": [],
+              "real_training_digits": {key: reference[key] for key in KEYS}}
     for channel in range(channels.shape[1]):
-        result = evaluate_quality(np.ascontiguousarray(channels[:, channel]), classifier, test_images=test,
-                                  reference_images=reference if channel == 0 else None)
-        if channel == 0:
-            report["real_training_digits"] = {key: result["reference"][key] for key in KEYS}
+        result = real.compare(np.ascontiguousarray(channels[:, channel]), classifier)
         report["channels"].append({key: result[key] for key in KEYS})
     print(report["command"])
     print(f"{'':>24} " + " ".join(f"{key:>20}" for key in KEYS))

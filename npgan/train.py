@@ -147,7 +147,7 @@ class Trainer:
             self.generator_average = ParameterAverage(self.gan.params_of("G"), self.model.params_of("G"),
                                                       decay=self.config["generator_average_decay"])
         self.iteration = 0
-        self.elapsed_seconds = 0.0  # seconds of training (npgan.run.train_run: up to its last checkpoint, resumes included)
+        self.elapsed_seconds = 0.0  # of training, resumes included (train_run: to its last checkpoint)
         self.metrics_window = None  # of a resume: npgan.run.train_run's running sums since its last log line
 
     # -- Algorithm 1 ---------------------------------------------------------------------

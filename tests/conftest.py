@@ -48,6 +48,24 @@ def mnist_dir():
     return directory
 
 
+COMMITTED_RESULTS = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "results")
+
+
+def committed_generator(name, *, dataset, max_mib):
+    """benchmarks/results/<name>, checked as the file a user gets from `npgan export`: at most
+    ``max_mib`` MiB, G's parameters alone, float32, of a run on ``dataset``. (path, checkpoint)."""
+    import numpy as np
+
+    from npgan.checkpoint import load_checkpoint
+
+    path = os.path.join(COMMITTED_RESULTS, name)
+    assert os.path.getsize(path) < max_mib * 2**20
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.state["contents"] == "generator" and checkpoint.config["dataset"] == dataset
+    assert all(name.startswith("G.") and value.dtype == np.float32 for name, value in checkpoint.arrays.items())
+    return path, checkpoint
+
+
 def fashion_mnist_dir():
     """Where Debian's dataset-fashion-mnist puts Fashion-MNIST (.ci/run installs it when it can),
     or a skip that says how to get it."""

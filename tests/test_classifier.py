@@ -232,7 +232,8 @@ def test_shipped_classifier_loads_the_one_of_its_dataset_and_refuses_another(mon
     assert shipped_classifier("mnist").dataset == "mnist"
     import npgan.evaluate.classifier as module
 
-    monkeypatch.setattr(module, "shipped_classifier_path", lambda dataset: os.path.join(SHIPPED_DIR, "fashion-mnist.npz"))
+    fashion = os.path.join(SHIPPED_DIR, "fashion-mnist.npz")
+    monkeypatch.setattr(module, "shipped_classifier_path", lambda dataset: fashion)
     with pytest.raises(ValueError, match="is a classifier of fashion-mnist, not of mnist"):
         shipped_classifier("mnist")
 

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npgan.checkpoint import load_checkpoint
 from npgan.cli import main
 from npgan.data.toy import get_toy
 from npgan.evaluate.parzen import (
@@ -29,7 +28,7 @@ from npgan.evaluate.parzen import (
 from npgan.models import preset_config
 from npgan.train import Trainer
 
-from tests.conftest import mnist_dir
+from tests.conftest import committed_generator, mnist_dir
 from tests.strategies import seeds
 
 
@@ -408,19 +407,13 @@ def test_evaluate_parzen_command_on_nan_samples_exits_2(tiny_checkpoint, monkeyp
     assert err.count("\n") == 1 and "centres contains NaN or inf (first in row 0)" in err and "diverge" in err
 
 
-COMMITTED_GENERATOR = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "results",
-                                   "mnist-tuned-generator.npz")
-
-
 def test_the_committed_generator_reaches_table_1(capsys):
     """Issue 6's goal on the file a user gets: G alone, float32, under 12 MB, and the full
     procedure (10,000 centres, sigma on 1,000 validation images, 10,000 test images) gives at
     least the paper's 225, below the real-data reference printed beside it."""
-    assert os.path.getsize(COMMITTED_GENERATOR) < 12 * 2**20
-    checkpoint = load_checkpoint(COMMITTED_GENERATOR)
+    path, checkpoint = committed_generator("mnist-tuned-generator.npz", dataset="mnist", max_mib=12)
     assert checkpoint.state["generator"] == "average"
-    assert all(name.startswith("G.") and value.dtype == np.float32 for name, value in checkpoint.arrays.items())
-    assert main(["evaluate", "parzen", "--checkpoint", COMMITTED_GENERATOR, "--data-dir", mnist_dir(),
+    assert main(["evaluate", "parzen", "--checkpoint", path, "--data-dir", mnist_dir(),
                  "--json", "--reference"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert (result["n_centres"], result["n_validation"], result["n_test"]) == (10000, 1000, 10000)
