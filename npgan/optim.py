@@ -47,7 +47,8 @@ Dtype: all arithmetic happens in each parameter's dtype (float32 parameters stay
 float32: the scalars are cast to it), and a gradient of another dtype is an
 error, not a silent cast. A step checks every gradient (names, shapes, dtypes,
 finiteness: first_non_finite) before it changes anything, so a failed step leaves the
-parameters and the state untouched.
+parameters and the state untouched, and returns the name of a parameter the update itself
+made NaN or inf (an overflow), or None.
 """
 
 import math
@@ -195,13 +196,21 @@ class Optimizer:
         return checked
 
     def step(self, grads):
-        """Update every parameter in place from ``grads`` (name -> array, same shapes)."""
+        """Update every parameter in place from ``grads`` (name -> array, same shapes).
+
+        Returns the name of the first parameter the step left holding a NaN or an inf, or None.
+        With finite gradients (checked before anything changes) only an overflow in the update
+        does that. A compiled update checks its parameter in the pass that writes it; the others
+        are checked after the step (first_non_finite).
+        """
         checked = self._checked_grads(grads)
-        for name, param in self._params.items():
-            self._update(name, param, checked[name])
+        finite = {name: self._update(name, param, checked[name]) for name, param in self._params.items()}
         self._iteration += 1
+        return first_non_finite({name: param for name, param in self._params.items() if finite[name] is not True})
 
     def _update(self, name, param, grad):
+        """Update ``param`` in place; return True if this pass found it all finite, else None
+        (not checked: step checks it after) or False."""
         raise NotImplementedError
 
     # -- state -----------------------------------------------------------------------
@@ -389,8 +398,8 @@ class MomentumSGD(Optimizer):
         velocity = self._slots["velocity"][name]
         kernels = compiled_kernels(param, velocity, grad)
         if kernels is not None and param.flags.c_contiguous and velocity.flags.c_contiguous:
-            kernels.momentum_update(param, velocity, np.ascontiguousarray(grad), learning_rate, momentum)
-            return  # the same update in one compiled pass (the fast path)
+            # the same update in one compiled pass (the fast path), which also checks the new parameters
+            return kernels.momentum_update(param, velocity, np.ascontiguousarray(grad), learning_rate, momentum)
         velocity *= momentum  # v <- mu v - lr g;  p <- p + v, in place
         velocity -= learning_rate * grad
         param += velocity

@@ -30,11 +30,12 @@ into independent streams for initialisation, data, noise and dropout masks.
 A loss, gradient or parameter that becomes NaN or inf stops training with TrainingDiverged,
 naming it and the iteration, and so does a run away D whose logits grow without bound before
 anything overflows (a mean |logit| over a minibatch above RUNAWAY_LOGIT, 1e5; why that bound:
-its comment); the gradients are checked once, by the optimizer's step
-(npgan.optim.NonFiniteGradient), before it changes any parameter, and the parameters after
-it. Both take one sum of squares per array (npgan.optim.first_non_finite: finite only if
-every element is) instead of testing every element: the same problems caught, for one read
-and no temporary. Running a run directory (metrics.jsonl, checkpoints, resume, signals) is
+its comment). Both checks are the optimizer's step's: the gradients before it changes any
+parameter (npgan.optim.NonFiniteGradient), the parameters after it (the name it returns).
+Each takes one sum of squares per array (npgan.optim.first_non_finite: finite only if every
+element is) instead of testing every element: the same problems caught, for one read and no
+temporary; the compiled momentum update checks each parameter in the pass that writes it, for
+no extra read. Running a run directory (metrics.jsonl, checkpoints, resume, signals) is
 npgan.run's; reading a checkpoint for sampling or export is npgan.restore's.
 """
 
@@ -47,7 +48,7 @@ from npgan.init import output_bias_from_mean
 from npgan.layers import sigmoid
 from npgan.models import build_gan, build_generator, validate_config
 from npgan.noise import sample_noise
-from npgan.optim import Adam, MomentumSGD, NonFiniteGradient, ParameterAverage, first_non_finite
+from npgan.optim import Adam, MomentumSGD, NonFiniteGradient, ParameterAverage
 from npgan.restore import (AVERAGE_PREFIX, GENERATOR_ONLY, check_parameter_shapes, checkpoint_config,
                            load_parameters, state_entry)
 from npgan.validate import is_integer, is_real
@@ -206,14 +207,15 @@ class Trainer:
                                    f"below {RUNAWAY_LOGIT:g}; the step changed no parameter)")
         grads = self.gan.grads_of(network)
         try:
-            optimizer.step(grads)  # checks every gradient before it changes any parameter
+            # checks every gradient before it changes any parameter, and names a parameter the update
+            # made NaN or inf (after finite gradients, only an overflow)
+            name = optimizer.step(grads)
         except NonFiniteGradient as error:
             raise TrainingDiverged(f"the gradient of {error.name}", iteration, _non_finite(grads[error.name]),
                                    f" (the {network} step; it changed no parameter)") from None
-        params = self.gan.params_of(network)
-        name = first_non_finite(params)  # after finite gradients, only an overflow in the update
         if name is not None:
-            raise TrainingDiverged(f"parameter {name}", iteration, _non_finite(params[name]), f" (the {network} step)")
+            raise TrainingDiverged(f"parameter {name}", iteration, _non_finite(self.gan.params_of(network)[name]),
+                                   f" (the {network} step)")
         if network == "G" and self.generator_average is not None:
             self.generator_average.update()
 

@@ -2,7 +2,12 @@
 D's parameter gradients in the backward pass that serves G, the data's gradient in D's own
 backward, z's gradient in G's. What G and D receive must be bit for bit what full backward
 passes give, on both kernel paths, in both update orders, with D judging one sample at a time
-or packs of them (PacGAN: then the fast path backpropagates G's loss over the generated packs)."""
+or packs of them (PacGAN: then the fast path backpropagates G's loss over the generated packs).
+One exception, the BLAS's and not npgan's: in the simultaneous order the fast path takes the
+product for G over the generated rows alone, and the BLAS may round a product of fewer rows
+differently from those rows of the whole product (OpenBLAS 0.3.31's Haswell kernels on an AMD
+Zen 3 do, for some row counts, by an ulp); G's gradients there agree to 16 ulps of their largest
+element, D's bit for bit."""
 
 import numpy as np
 import pytest
@@ -64,10 +69,17 @@ def full_simultaneous_gradients(gan, x_real, z, kind, discriminator_loss_scale=1
     runner(gan.discriminator).backward(discriminator_loss_scale * np.concatenate([grad_real, grad_fake]))
 
 
-def assert_same_grads(gan, reference, where):
+def assert_same_grads(gan, reference, where, rounded=()):
+    """Bit for bit, except the gradients of the networks in ``rounded``: to 16 ulps of their largest
+    element (the module docstring says why)."""
     assert gan.grads.keys() == reference.grads.keys()
     for name, gradient in gan.grads.items():
-        np.testing.assert_array_equal(gradient, reference.grads[name], err_msg=f"{where}: {name}")
+        expected = reference.grads[name]
+        if name.split(".")[0] in rounded:
+            tolerance = 16 * np.finfo(expected.dtype).eps * np.abs(expected).max()
+            np.testing.assert_allclose(gradient, expected, rtol=0, atol=tolerance, err_msg=f"{where}: {name}")
+        else:
+            np.testing.assert_array_equal(gradient, expected, err_msg=f"{where}: {name}")
 
 
 @pytest.mark.parametrize("pack", [1, 2, 3])
@@ -89,7 +101,8 @@ def test_both_orders_give_the_gradients_of_full_backward_passes_bit_for_bit(kern
     for iteration in range(3):
         gan.simultaneous_gradients(x_real, z, kind=kind, discriminator_loss_scale=0.5)
         full_simultaneous_gradients(reference, x_real, z, kind, discriminator_loss_scale=0.5)
-        assert_same_grads(gan, reference, f"simultaneous_gradients, iteration {iteration}")
+        assert_same_grads(gan, reference, f"simultaneous_gradients, iteration {iteration}",
+                          rounded=("G",) if kernel_backend == "numba" else ())
 
 
 def test_the_thrown_away_products_are_not_computed_on_the_fast_path(monkeypatch):

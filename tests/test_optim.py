@@ -387,6 +387,30 @@ def test_first_non_finite_finds_what_an_elementwise_test_finds(dtype):
     assert first_non_finite({"huge": huge, **arrays}) is None
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_step_names_the_first_parameter_its_update_made_non_finite(kernel_backend, dtype):
+    """With finite gradients only an overflow makes a parameter NaN or inf: step returns its name
+    (the fast path's compiled update checks it in the pass that writes it, the reference after the
+    step), the first in order, and None for a finite step."""
+    big = np.finfo(dtype).max
+    params = {name: np.full((3, 4), 0.5, dtype) for name in ("a", "b", "c")}
+    optimizer = MomentumSGD(params, learning_rate=1.0, momentum=0.5)
+    zero = {name: np.zeros_like(param) for name, param in params.items()}
+    assert optimizer.step(zero) is None
+    for names in (("c",), ("b", "c")):
+        for param in params.values():
+            param[...] = 0.5
+        for name in names:
+            params[name][1, 2] = big  # finite; big - (-big) overflows to inf
+        grads = {name: np.where(params[name] == big, -big, dtype(0)).astype(dtype) for name in params}
+        with np.errstate(over="ignore", invalid="ignore"):
+            assert optimizer.step(grads) == names[0]
+        assert params[names[0]][1, 2] == np.inf
+    poisoned = Adam({"p": np.full(3, big, dtype)}, learning_rate=big)  # no compiled update: checked after
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert poisoned.step({"p": -np.ones(3, dtype)}) == "p"  # p + max overflows
+
+
 def test_bad_parameters_are_rejected():
     frozen = np.zeros(3)
     frozen.setflags(write=False)

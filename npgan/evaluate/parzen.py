@@ -101,8 +101,9 @@ QUICK_SEED = 12345
 # activations of float32 per row: 48 MB for 5,000 rows at once, 9.6 MB for 1,000) and the rows
 # are scored QUICK_ROW_CHUNK at a time (the distance and exponential blocks of 2,048 centres: 16 MB
 # each for 1,000 rows, 1.6 MB for 100). Neither changes a digit: the noise is drawn in the same
-# order, and a row's distances and G's output do not depend on the block it is computed in
-# (tests/test_parzen.py checks both bit for bit).
+# order, and a row's distances and G's output do not depend on the block it is computed in, up to
+# the BLAS's rounding: bit for bit on the machine this was measured on, to the last bit of a few
+# values on another (OpenBLAS's Haswell kernels on an AMD Zen 3; tests/test_parzen.py checks both).
 QUICK_SAMPLE_BLOCK = 1000
 QUICK_ROW_CHUNK = 100
 
@@ -357,7 +358,8 @@ def sample_in_blocks(gan, n, rng, block):
     rows alive at a time instead of n. Otherwise one call of gan.sample(n, rng): the matrix
     products of a short last block can round differently from the same rows in a larger product
     (measured: 1 to 8 of 1,001-1,016 rows in blocks of 1,000 differed in their last bits), while
-    whole blocks of 1,000 rows gave the rows of one call to the bit (tests/test_parzen.py)."""
+    whole blocks of 1,000 rows gave the rows of one call to the bit on that machine, and to the last
+    bit of a few values on another (tests/test_parzen.py)."""
     block = require_integer(block, "block", minimum=1)
     if n % block:
         return gan.sample(n, rng)

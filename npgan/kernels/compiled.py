@@ -14,7 +14,8 @@ npgan/layers.py give the formulas; runners.py says which kernel serves which lay
                                          written straight into grad_W); returns dx = dz W^T
                                          (if input_grad, else None)
     dropout(x, u, keep_prob)             (x * m, m) with m = [u < keep_prob] / keep_prob
-    momentum_update(p, v, g, lr, mu)     in place: v <- mu v - lr g;  p <- p + v
+    momentum_update(p, v, g, lr, mu)     in place: v <- mu v - lr g;  p <- p + v; returns
+                                         whether every new p is finite
     average_update(a, p, share)          in place: a <- a + (p - a) * share (ParameterAverage)
 
 What they save over the NumPy reference is the traffic around the matrix products:
@@ -291,10 +292,14 @@ def dropout(x, uniform, keep_prob):
 @njit(cache=True)
 def momentum_update(param, velocity, grad, learning_rate, momentum):
     flat_param, flat_velocity, flat_grad = param.reshape(-1), velocity.reshape(-1), grad.reshape(-1)
+    non_finite = 0  # counts p - p != 0: a NaN or an inf gives NaN, a finite p gives 0
     for i in range(flat_param.size):
         step = flat_velocity[i] * momentum - learning_rate * flat_grad[i]
         flat_velocity[i] = step
-        flat_param[i] += step
+        updated = flat_param[i] + step
+        flat_param[i] = updated
+        non_finite += (updated - updated) != 0  # no branch: the loop stays vectorised
+    return non_finite == 0
 
 
 @njit(cache=True)
