@@ -81,9 +81,14 @@ def test_the_variants_differ_from_paper_mnist_only_where_named():
     assert set(PRESETS["mnist-tuned"]) == set(paper)
     assert paper["generator_average_decay"] == 0.0 and PRESETS["mnist-tuned"]["generator_average_decay"] == 0.99998
     fast = PRESETS["mnist-fast"]
-    assert {k for k in paper if fast[k] != paper[k]} == {"learning_rate", "generator_average_decay", "iterations"}
+    assert {k for k in paper if fast[k] != paper[k]} == {"learning_rate", "discriminator_loss_scale",
+                                                         "generator_average_decay", "iterations"}
     assert set(fast) == set(paper)
-    assert (fast["learning_rate"], fast["generator_average_decay"], fast["iterations"]) == (0.2, 0.99998, 500 * 60)
+    assert (fast["learning_rate"], fast["discriminator_loss_scale"], fast["generator_average_decay"],
+            fast["iterations"]) == (0.4, 0.25, 0.99998, 500 * 60)
+    # D steps at paper-mnist's doubled rate (0.4 x 0.25 = 0.2 x 0.5), G at four times the paper's
+    assert fast["learning_rate"] * fast["discriminator_loss_scale"] == 2 * paper["learning_rate"] * \
+        paper["discriminator_loss_scale"]
     fashion = PRESETS["fashion-tuned"]
     assert {k for k in paper if fashion[k] != paper[k]} == {"dataset", "learning_rate", "generator_average_decay"}
     assert set(fashion) == set(paper)
