@@ -15,6 +15,7 @@ from hypothesis import given, settings
 
 import npgan.kernels
 from npgan.gradcheck import small_gan
+from tests.conftest import assert_equal_to_rounding
 from tests.strategies import generator_kinds, seeds
 from npgan.kernels import runner
 from tests.test_kernels import spy_on_backward_kernels
@@ -71,15 +72,13 @@ def full_simultaneous_gradients(gan, x_real, z, kind, discriminator_loss_scale=1
 
 def assert_same_grads(gan, reference, where, rounded=()):
     """Bit for bit, except the gradients of the networks in ``rounded``: to 16 ulps of their largest
-    element (the module docstring says why)."""
+    element (assert_equal_to_rounding; the module docstring says where and why)."""
     assert gan.grads.keys() == reference.grads.keys()
     for name, gradient in gan.grads.items():
-        expected = reference.grads[name]
         if name.split(".")[0] in rounded:
-            tolerance = 16 * np.finfo(expected.dtype).eps * np.abs(expected).max()
-            np.testing.assert_allclose(gradient, expected, rtol=0, atol=tolerance, err_msg=f"{where}: {name}")
+            assert_equal_to_rounding(gradient, reference.grads[name], ulps=16, err_msg=f"{where}: {name}")
         else:
-            np.testing.assert_array_equal(gradient, expected, err_msg=f"{where}: {name}")
+            np.testing.assert_array_equal(gradient, reference.grads[name], err_msg=f"{where}: {name}")
 
 
 @pytest.mark.parametrize("pack", [1, 2, 3])

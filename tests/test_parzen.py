@@ -28,7 +28,7 @@ from npgan.evaluate.parzen import (
 from npgan.models import preset_config
 from npgan.train import Trainer
 
-from tests.conftest import committed_generator, mnist_dir
+from tests.conftest import assert_equal_to_rounding, committed_generator, mnist_dir
 from tests.strategies import seeds
 
 
@@ -299,14 +299,6 @@ def test_quick_parzen_uses_its_own_noise_and_validation_rows_only(mnist):
         quick_parzen(trainer.gan, trainer.config, get_toy("ring8"))
 
 
-def assert_equal_to_rounding(actual, desired, ulps=8):
-    """Equal up to ``ulps`` units in the last place of desired's largest element: a BLAS may round a
-    row of a product differently with the number of rows it is computed among (OpenBLAS 0.3.31's
-    Haswell kernels on an AMD Zen 3 change the last bit of a few; on other CPUs it is bit for bit)."""
-    tolerance = ulps * np.finfo(desired.dtype).eps * np.abs(desired).max()
-    np.testing.assert_allclose(actual, desired, rtol=0, atol=tolerance)
-
-
 def test_quick_parzen_blocks_change_no_digit(mnist, kernel_backend):
     """quick_parzen draws its centres QUICK_SAMPLE_BLOCK at a time and scores QUICK_ROW_CHUNK rows at
     a time: the same noise in the same order, the same centres and log-likelihoods (up to the BLAS's
@@ -315,16 +307,16 @@ def test_quick_parzen_blocks_change_no_digit(mnist, kernel_backend):
     gan = Trainer(preset_config("paper-mnist", iterations=1), mnist).gan
     whole = gan.sample(2500, np.random.default_rng(7))
     for block in (QUICK_SAMPLE_BLOCK // 2, 500, 2500, 5000):  # whole blocks, or one call
-        assert_equal_to_rounding(sample_in_blocks(gan, 2500, np.random.default_rng(7), block), whole)
+        assert_equal_to_rounding(sample_in_blocks(gan, 2500, np.random.default_rng(7), block), whole, ulps=8)
     for n in (1001, 1008):  # a short last block: one call of gan.sample, not blocks
         np.testing.assert_array_equal(sample_in_blocks(gan, n, np.random.default_rng(7), QUICK_SAMPLE_BLOCK),
                                       gan.sample(n, np.random.default_rng(7)))
     assert_equal_to_rounding(
         sample_in_blocks(gan, 5000, np.random.default_rng(7), QUICK_SAMPLE_BLOCK),  # quick_parzen's own case
-        gan.sample(5000, np.random.default_rng(7)))
+        gan.sample(5000, np.random.default_rng(7)), ulps=8)
     validation = mnist.rows("validation", slice(0, 600))
     assert_equal_to_rounding(parzen_log_likelihoods(validation, whole, DEFAULT_SIGMAS, row_chunk=QUICK_ROW_CHUNK),
-                             parzen_log_likelihoods(validation, whole, DEFAULT_SIGMAS))
+                             parzen_log_likelihoods(validation, whole, DEFAULT_SIGMAS), ulps=8)
 
 
 def test_quick_parzen_memory_on_paper_mnist(mnist, kernel_backend):

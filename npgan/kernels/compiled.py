@@ -108,7 +108,7 @@ def _bias_sigmoid(z, b):
 def _bias_maxout(z, b, pieces):
     output, winners, nans = _maxout(z, b, pieces, False)
     if nans:  # rare: a z holding a NaN is done again with the rule that covers it
-        output, winners, nans = _maxout(z, b, pieces, True)
+        output, winners, _ = _maxout(z, b, pieces, True)
     return output, winners
 
 
