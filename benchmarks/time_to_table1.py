@@ -4,8 +4,9 @@ number on MNIST (a full Parzen estimate >= 225 on the test set).
     python benchmarks/time_to_table1.py --preset mnist-fast --seeds 0 1 2 --data-dir DIR \
         --json benchmarks/results/time-to-table1.json --out runs/time-to-table1
 
-For each seed: train the preset in this process with every core, and after each epoch stop
-the training clock and evaluate G (the averaged G where the preset keeps one):
+For each seed: train the preset from scratch in a fresh child process of its own (with every
+core; a seed run after another in one process ran 20-30% slower an epoch), and after each epoch
+stop the training clock and evaluate G (the averaged G where the preset keeps one):
 
     stopping estimate (validation only): 10,000 samples of G as Parzen centres (noise seed 0),
         sigma chosen on validation images 0..999, the mean log-likelihood of validation images
@@ -31,11 +32,12 @@ batch and averaging work per epoch); --from-json redraws the figure from a repor
 """
 
 import argparse
-import os
-import sys
-import time
-
 import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
 
 import numpy as np
 
@@ -110,6 +112,17 @@ def train_seed(preset, seed, dataset, validation, test, arguments):
             "evaluation_seconds": round(evaluation_seconds, 1), "curve": curve}
 
 
+def seed_in_child(seed, argv):
+    """train_seed(seed) in a fresh Python process given this run's arguments; its result."""
+    with tempfile.TemporaryDirectory() as folder:
+        result_path = os.path.join(folder, "result.json")
+        command = [sys.executable, os.path.abspath(__file__), *argv, "--child-seed", str(seed),
+                   "--child-result", result_path]
+        subprocess.run(command, check=True)
+        with open(result_path) as handle:
+            return json.load(handle)
+
+
 def draw_samples(model, preset, seed, stop, path):
     """100 samples of ``model``'s G (a Trainer or a GAN: the average where kept) at the stop, from the
     noise every run's samples.png uses, titled with the training time and the test estimate."""
@@ -176,6 +189,8 @@ def main(argv=None):
     parser.add_argument("--figure", help="draw the curves to this PNG")
     parser.add_argument("--from-json", help="no training: redraw --figure from this report")
     add_mnist_argument(parser)
+    parser.add_argument("--child-seed", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-result", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.from_json:
         if not arguments.figure:
@@ -187,6 +202,11 @@ def main(argv=None):
     dataset = load_image_dataset("mnist", data_dir)
     validation = dataset.rows("validation", slice(0, arguments.validation_rows))
     test = dataset.rows("test", slice(0, dataset.size("test")))
+    if arguments.child_seed is not None:  # a child: one seed, its result to --child-result
+        result = train_seed(arguments.preset, arguments.child_seed, dataset, validation, test, arguments)
+        with open(arguments.child_result, "w") as handle:
+            json.dump(result, handle)
+        return 0
     report = report_head("time_to_table1.py", argv)
     report.update(preset=arguments.preset, threshold=arguments.threshold, max_minutes=arguments.max_minutes,
                   load_average_before=list(os.getloadavg()))
@@ -198,7 +218,7 @@ def main(argv=None):
     print(f"real-data reference: validation {stopping.test_log_likelihood:.1f}  test {full.test_log_likelihood:.1f}")
     report["seeds"] = []
     for seed in arguments.seeds:
-        result = train_seed(arguments.preset, seed, dataset, validation, test, arguments)
+        result = seed_in_child(seed, argv if argv is not None else sys.argv[1:])
         report["seeds"].append(result)
         print(f"seed {seed}: {result['training_minutes']:.2f} min of training, epoch {result['epochs']}, "
               f"test {result['test']:.1f} +- {result['test_standard_error']:.1f} ({result['stopped_by']}; "
