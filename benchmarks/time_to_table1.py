@@ -4,14 +4,17 @@ number on MNIST (a full Parzen estimate >= 225 on the test set).
     python benchmarks/time_to_table1.py --preset mnist-fast --seeds 0 1 2 --data-dir DIR \
         --json benchmarks/results/time-to-table1.json --out runs/time-to-table1
 
-For each seed: train the preset from scratch in a fresh child process of its own (with every
-core; a seed run after another in one process ran 20-30% slower an epoch), and after each epoch
-stop the training clock and evaluate G (the averaged G where the preset keeps one):
+For each seed: train the preset from scratch in a fresh child process of its own, with every
+core (so that nothing a seed leaves in the process times the next: run one after the other in
+one process, seeds 1 and 2 took 20-30% longer an epoch than seed 0, and a fresh process right
+after ran at seed 0's pace), and after each epoch stop the training clock and evaluate G (the
+averaged G where the preset keeps one):
 
     stopping estimate (validation only): 10,000 samples of G as Parzen centres (noise seed 0),
         sigma chosen on validation images 0..999, the mean log-likelihood of validation images
         1,000..--validation-rows-1 at that sigma. Training stops at the first epoch where it
-        reaches --threshold (225), or after --max-minutes of training.
+        reaches --threshold (225), or after --max-minutes of training. (--evaluate-every N
+        estimates every N iterations instead; the report's epochs are then fractions.)
     the test curve (reported, never used to decide): every --curve-every epochs and at the
         stop, the full Table 1 procedure on the same centres (sigma on validation 0..999, the
         mean over all 10,000 test images), as `npgan evaluate parzen --checkpoint C` prints it
@@ -65,19 +68,21 @@ def train_seed(preset, seed, dataset, validation, test, arguments):
     config = preset_config(preset, seed=seed)
     trainer = Trainer(config, dataset)
     per_epoch = config["iterations_per_epoch"]
+    every = arguments.evaluate_every or per_epoch
     training_seconds = evaluation_seconds = 0.0
     curve, stop = [], None
     while trainer.iteration < config["iterations"] and training_seconds < arguments.max_minutes * 60:
         started = time.perf_counter()
-        for _ in range(per_epoch):
+        for _ in range(min(every, config["iterations"] - trainer.iteration)):
             trainer.train_iteration()
         training_seconds += time.perf_counter() - started
         started = time.perf_counter()
-        epoch = trainer.iteration // per_epoch
+        epoch = trainer.iteration / per_epoch
+        epoch = int(epoch) if epoch.is_integer() else round(epoch, 3)
         centres = trainer.sample(CENTRES, np.random.default_rng(0))
         stopping, full = estimates(centres, validation, None)
         reached = stopping.test_log_likelihood >= arguments.threshold
-        if reached or epoch % arguments.curve_every == 0:
+        if reached or trainer.iteration % (arguments.curve_every * per_epoch) == 0:
             full = evaluate_parzen(centres, validation[:SIGMA_ROWS], test, n_validation=SIGMA_ROWS)
         evaluation_seconds += time.perf_counter() - started
         point = {"epoch": epoch, "training_minutes": round(training_seconds / 60, 3),
@@ -86,7 +91,7 @@ def train_seed(preset, seed, dataset, validation, test, arguments):
                  "test_standard_error": None if full is None else round(full.standard_error, 2),
                  "sigma": None if full is None else full.sigma}
         curve.append(point)
-        print(f"  seed {seed} epoch {epoch:3d}  {training_seconds / 60:6.2f} min  validation "
+        print(f"  seed {seed} epoch {epoch:5g}  {training_seconds / 60:6.2f} min  validation "
               f"{stopping.test_log_likelihood:7.1f}" + ("" if full is None else f"  test {full.test_log_likelihood:7.1f}"),
               flush=True)
         if reached:
@@ -182,6 +187,8 @@ def main(argv=None):
                         help="stop when the validation estimate reaches this (default: 225)")
     parser.add_argument("--max-minutes", type=float, default=20.0, help="training budget per seed (default: 20)")
     parser.add_argument("--curve-every", type=int, default=5, help="the test estimate every N epochs (default: 5)")
+    parser.add_argument("--evaluate-every", type=int, metavar="ITERATIONS",
+                        help="stop the clock and estimate every ITERATIONS iterations (default: every epoch)")
     parser.add_argument("--validation-rows", type=int, default=10000,
                         help="validation images used: 0..999 choose sigma, the rest give the stopping estimate")
     parser.add_argument("--out", help="save each seed's checkpoint at its stop under OUT/seed-N/")
@@ -192,6 +199,8 @@ def main(argv=None):
     parser.add_argument("--child-seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-result", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
+    if arguments.evaluate_every is not None and arguments.evaluate_every < 1:
+        parser.error(f"--evaluate-every must be at least 1, got {arguments.evaluate_every}")
     if arguments.from_json:
         if not arguments.figure:
             parser.error("--from-json needs --figure")

@@ -13,8 +13,8 @@ from npgan.data.mnist import ImageData, Pixels
 from npgan.init import output_bias_from_data
 from npgan.layers import Dropout, Linear, Maxout, ReLU, Sigmoid
 from npgan.models import PRESETS, preset_config
-from npgan.monitors import standard_monitors
-from npgan.run import diversity, train_run
+from npgan.monitors import quick_parzen_score, standard_monitors
+from npgan.run import Monitors, diversity, train_run
 from npgan.train import ShuffledBatches, Trainer
 
 from tests.conftest import mnist_dir
@@ -150,6 +150,12 @@ def run(trainer, out_dir, **options):
     return train_run(trainer, out_dir, monitors=standard_monitors(trainer.dataset), **options)
 
 
+def scored_run(trainer, out_dir, **options):
+    """train_run with the one monitor that enters the training's records and best.npz, the quick
+    Parzen estimate, and none of the figures (which take most of a tiny run's time)."""
+    return train_run(trainer, out_dir, monitors=Monitors(validation_score=quick_parzen_score), **options)
+
+
 def tiny_config(**overrides):
     settings = dict(noise_dim=4, generator_hidden=[16], discriminator_hidden=[8, 8], discriminator_pieces=2,
                     batch_size=10, iterations_per_epoch=6, iterations=30, log_every=6, checkpoint_every=6)
@@ -173,9 +179,9 @@ def test_image_resume_is_bit_identical_mid_epoch(tmp_path, order):
 
     data = tiny_images()
     config = tiny_config(update_order=order, checkpoint_every=4)  # checkpoints fall inside epochs
-    straight, first, resumed = straight_and_resumed(tmp_path, config, data, 16, run=run)
+    straight, first, resumed = straight_and_resumed(tmp_path, config, data, 16, run=scored_run)
     assert resumed.batches.position == first.batches.position == 40  # 16 minibatches of 10, passes of 60
-    run(resumed, tmp_path / "resumed")
+    scored_run(resumed, tmp_path / "resumed")
     for name, value in straight.gan.params.items():
         np.testing.assert_array_equal(resumed.gan.params[name], value, err_msg=name)
 
@@ -186,7 +192,7 @@ def test_training_on_uint8_pixels_gives_the_parameters_of_the_float32_splits(tmp
     runs = {}
     for label, data in (("uint8", stored), ("float32", former)):
         runs[label] = Trainer(tiny_config(), data)
-        run(runs[label], tmp_path / label)  # minibatches, logit-mean bias, diversity, quick Parzen
+        scored_run(runs[label], tmp_path / label)  # minibatches, logit-mean bias, diversity, quick Parzen
     for name, value in runs["float32"].gan.params.items():
         np.testing.assert_array_equal(runs["uint8"].gan.params[name], value, err_msg=name)
     records = [[json.loads(line) for line in open(tmp_path / label / "metrics.jsonl")] for label in runs]
@@ -263,7 +269,7 @@ def test_a_collapse_is_warned_when_diversity_falls(tmp_path, monkeypatch):
         values = iter([0.2] + measured)  # the data's first, then G's at the five logs
         monkeypatch.setattr(npgan.run, "diversity", lambda samples: next(values))
         records = []
-        run(Trainer(tiny_config(), tiny_images()), tmp_path / str(measured), on_log=records.append)
+        train_run(Trainer(tiny_config(), tiny_images()), tmp_path / str(measured), on_log=records.append)
         assert [r["collapse_warning"] for r in records] == expected, measured
         assert [r["sample_diversity"] for r in records] == measured
 

@@ -1,6 +1,6 @@
-"""benchmarks/time_to_table1.py end to end on one epoch: the stopping rule reads validation only,
+"""benchmarks/time_to_table1.py end to end on 100 iterations: the stopping rule reads validation only,
 the report and the checkpoint of the stop are what the docs say, and the figure is drawn from the
-report. (A threshold far below the first epoch's estimate stops it there: the real budget is the
+report. (A threshold far below the first estimate stops it there: the real budget is the
 benchmark's, not the suite's.)"""
 
 import json
@@ -24,7 +24,7 @@ def report(tmp_path_factory):
     try:
         import time_to_table1
         code = time_to_table1.main(["--preset", "mnist-fast", "--seeds", "3", "--threshold", "-1000",
-                                    "--validation-rows", "2000", "--data-dir", directory, "--out", str(out / "runs"),
+                                    "--evaluate-every", "100", "--validation-rows", "2000", "--data-dir", directory, "--out", str(out / "runs"),
                                     "--json", str(out / "report.json"), "--figure", str(out / "curve.png")])
     finally:
         sys.path.remove(os.path.abspath(BENCHMARKS))
@@ -35,9 +35,9 @@ def report(tmp_path_factory):
 def test_stops_at_the_first_epoch_whose_validation_estimate_reaches_the_threshold(report):
     code, data, _ = report
     (seed,) = data["seeds"]
-    assert seed["seed"] == 3 and seed["stopped_by"] == "threshold" and seed["epochs"] == 1
+    assert seed["seed"] == 3 and seed["stopped_by"] == "threshold" and seed["epochs"] == 0.2  # 100 of 500 iterations
     assert len(seed["curve"]) == 1 and seed["curve"][0]["stopping_estimate"] >= -1000
-    # one epoch of mnist-fast is far from Table 1: the test estimate says so, and so does the exit code
+    # a fifth of an epoch of mnist-fast is far from Table 1: the test estimate says so, and so does the exit code
     assert seed["test"] == seed["curve"][0]["test"] < 225 and seed["reached_table1"] is False and code == 1
     assert 0 < seed["training_minutes"] and seed["evaluation_seconds"] > 0
     assert data["reference"]["test"] == pytest.approx(241.2, abs=0.5)  # the real-data row of Table 1's procedure
@@ -49,7 +49,7 @@ def test_the_stop_is_saved_as_a_checkpoint_the_evaluation_commands_take(report):
 
     _, data, out = report
     checkpoint = load_checkpoint(str(out / "runs" / "seed-3" / "checkpoint.npz"))
-    assert checkpoint.state["iteration"] == 500 and checkpoint.config["preset"] == "mnist-fast"
+    assert checkpoint.state["iteration"] == 100 and checkpoint.config["preset"] == "mnist-fast"
     assert checkpoint.state["elapsed_seconds"] == pytest.approx(data["seeds"][0]["training_minutes"] * 60, abs=0.1)
     assert np.all(np.isfinite(checkpoint.arrays["G.0.W"]))
 
@@ -64,3 +64,15 @@ def test_the_figure_is_drawn_and_redrawn_from_the_report(report, tmp_path):
     subprocess.run([sys.executable, os.path.join(BENCHMARKS, "time_to_table1.py"), "--from-json",
                     str(out / "report.json"), "--figure", str(redrawn)], check=True, capture_output=True)
     assert redrawn.stat().st_size > 10000
+
+
+def test_an_evaluation_interval_below_one_iteration_is_a_usage_error(capsys):
+    import sys
+    sys.path.insert(0, os.path.abspath(BENCHMARKS))
+    try:
+        import time_to_table1
+        with pytest.raises(SystemExit) as stopped:
+            time_to_table1.main(["--evaluate-every", "0", "--data-dir", "/nonexistent"])
+    finally:
+        sys.path.remove(os.path.abspath(BENCHMARKS))
+    assert stopped.value.code == 2 and "--evaluate-every must be at least 1, got 0" in capsys.readouterr().err
