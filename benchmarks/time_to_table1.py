@@ -49,7 +49,7 @@ from benchlib import add_mnist_argument, mnist_directory, report_head, write_jso
 from npgan.data.mnist import load_image_dataset
 from npgan.evaluate.parzen import evaluate_parzen
 from npgan.models import PRESETS, preset_config
-from npgan.train import Trainer
+from npgan.train import Trainer, TrainingDiverged
 
 CENTRES = 10000
 SIGMA_ROWS = 1000  # validation images 0..999 choose sigma, as in the full procedure
@@ -118,12 +118,15 @@ def train_seed(preset, seed, dataset, validation, test, arguments):
 
 
 def seed_in_child(seed, argv):
-    """train_seed(seed) in a fresh Python process given this run's arguments; its result."""
+    """train_seed(seed) in a fresh Python process given this run's arguments: its result, or for a
+    child that failed (it says why on stderr) {"seed", "stopped_by": "failed", "exit_status", ...}."""
     with tempfile.TemporaryDirectory() as folder:
         result_path = os.path.join(folder, "result.json")
         command = [sys.executable, os.path.abspath(__file__), *argv, "--child-seed", str(seed),
                    "--child-result", result_path]
-        subprocess.run(command, check=True)
+        status = subprocess.run(command).returncode
+        if status != 0:
+            return {"seed": seed, "stopped_by": "failed", "exit_status": status, "reached_table1": False, "curve": []}
         with open(result_path) as handle:
             return json.load(handle)
 
@@ -149,7 +152,10 @@ def draw_figure(report, out_path):
     from npgan.plots import PARZEN_CURVE_COLOURS, new_figure, parzen_reference_colour, write_png
 
     results = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-    seeds = report["seeds"]
+    seeds = [seed for seed in report["seeds"] if seed["stopped_by"] != "failed"]
+    if not seeds:
+        print(f"no seed trained: {out_path} not drawn")
+        return
     minutes_per_epoch = sum(seed["seconds_per_epoch"] for seed in seeds) / len(seeds) / 60
     figure, (ax,) = new_figure(figsize=(9.0, 6.0), ncols=1)
     for index, seed in enumerate(seeds):
@@ -212,7 +218,11 @@ def main(argv=None):
     validation = dataset.rows("validation", slice(0, arguments.validation_rows))
     test = dataset.rows("test", slice(0, dataset.size("test")))
     if arguments.child_seed is not None:  # a child: one seed, its result to --child-result
-        result = train_seed(arguments.preset, arguments.child_seed, dataset, validation, test, arguments)
+        try:
+            result = train_seed(arguments.preset, arguments.child_seed, dataset, validation, test, arguments)
+        except TrainingDiverged as error:
+            print(f"seed {arguments.child_seed}: {error}", file=sys.stderr)
+            return 1
         with open(arguments.child_result, "w") as handle:
             json.dump(result, handle)
         return 0
@@ -229,6 +239,9 @@ def main(argv=None):
     for seed in arguments.seeds:
         result = seed_in_child(seed, argv if argv is not None else sys.argv[1:])
         report["seeds"].append(result)
+        if result["stopped_by"] == "failed":
+            print(f"seed {seed}: failed (exit status {result['exit_status']}; the child's error is above)", flush=True)
+            continue
         print(f"seed {seed}: {result['training_minutes']:.2f} min of training, epoch {result['epochs']}, "
               f"test {result['test']:.1f} +- {result['test_standard_error']:.1f} ({result['stopped_by']}; "
               f"evaluation {result['evaluation_seconds']:.0f} s apart)", flush=True)

@@ -76,3 +76,16 @@ def test_an_evaluation_interval_below_one_iteration_is_a_usage_error(capsys):
     finally:
         sys.path.remove(os.path.abspath(BENCHMARKS))
     assert stopped.value.code == 2 and "--evaluate-every must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_a_seed_whose_child_fails_is_reported_as_failed_and_the_others_go_on(capsys):
+    """Each seed trains in a child process; one that exits with an error (here: a data directory
+    that is not there) becomes a failed entry, not a crash of the whole benchmark."""
+    import sys
+    sys.path.insert(0, os.path.abspath(BENCHMARKS))
+    try:
+        import time_to_table1
+        result = time_to_table1.seed_in_child(4, ["--data-dir", "/nonexistent/mnist"])
+    finally:
+        sys.path.remove(os.path.abspath(BENCHMARKS))
+    assert result == {"seed": 4, "stopped_by": "failed", "exit_status": 2, "reached_table1": False, "curve": []}
