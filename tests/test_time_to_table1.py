@@ -5,30 +5,35 @@ benchmark's, not the suite's.)"""
 
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
 
 from conftest import mnist_dir
 
-BENCHMARKS = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+BENCHMARKS = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    pytest.importorskip("matplotlib")
-    directory = mnist_dir()
-    out = tmp_path_factory.mktemp("time-to-table1")
-    import sys
-    sys.path.insert(0, os.path.abspath(BENCHMARKS))
+def time_to_table1():
+    """benchmarks/time_to_table1.py as a module (its import of benchlib needs the folder on sys.path)."""
+    sys.path.insert(0, BENCHMARKS)
     try:
         import time_to_table1
-        code = time_to_table1.main(["--preset", "mnist-fast", "--seeds", "3", "--threshold", "-1000",
-                                    "--evaluate-every", "100", "--validation-rows", "2000", "--data-dir", directory,
-                                    "--out", str(out / "runs"), "--json", str(out / "report.json"),
-                                    "--figure", str(out / "curve.png")])
     finally:
-        sys.path.remove(os.path.abspath(BENCHMARKS))
+        sys.path.remove(BENCHMARKS)
+    return time_to_table1
+
+
+@pytest.fixture(scope="module")
+def report(time_to_table1, tmp_path_factory):
+    pytest.importorskip("matplotlib")
+    out = tmp_path_factory.mktemp("time-to-table1")
+    code = time_to_table1.main(["--preset", "mnist-fast", "--seeds", "3", "--threshold", "-1000",
+                                "--evaluate-every", "100", "--validation-rows", "2000", "--data-dir", mnist_dir(),
+                                "--out", str(out / "runs"), "--json", str(out / "report.json"),
+                                "--figure", str(out / "curve.png")])
     with open(out / "report.json") as handle:
         return code, json.load(handle), out
 
@@ -60,33 +65,20 @@ def test_the_figure_is_drawn_and_redrawn_from_the_report(report, tmp_path):
     with open(out / "curve.png", "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     import subprocess
-    import sys
     redrawn = tmp_path / "again.png"
     subprocess.run([sys.executable, os.path.join(BENCHMARKS, "time_to_table1.py"), "--from-json",
                     str(out / "report.json"), "--figure", str(redrawn)], check=True, capture_output=True)
     assert redrawn.stat().st_size > 10000
 
 
-def test_an_evaluation_interval_below_one_iteration_is_a_usage_error(capsys):
-    import sys
-    sys.path.insert(0, os.path.abspath(BENCHMARKS))
-    try:
-        import time_to_table1
-        with pytest.raises(SystemExit) as stopped:
-            time_to_table1.main(["--evaluate-every", "0", "--data-dir", "/nonexistent"])
-    finally:
-        sys.path.remove(os.path.abspath(BENCHMARKS))
+def test_an_evaluation_interval_below_one_iteration_is_a_usage_error(time_to_table1, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        time_to_table1.main(["--evaluate-every", "0", "--data-dir", "/nonexistent"])
     assert stopped.value.code == 2 and "--evaluate-every must be at least 1, got 0" in capsys.readouterr().err
 
 
-def test_a_seed_whose_child_fails_is_reported_as_failed_and_the_others_go_on(capsys):
+def test_a_seed_whose_child_fails_is_reported_as_failed_and_the_others_go_on(time_to_table1):
     """Each seed trains in a child process; one that exits with an error (here: a data directory
     that is not there) becomes a failed entry, not a crash of the whole benchmark."""
-    import sys
-    sys.path.insert(0, os.path.abspath(BENCHMARKS))
-    try:
-        import time_to_table1
-        result = time_to_table1.seed_in_child(4, ["--data-dir", "/nonexistent/mnist"])
-    finally:
-        sys.path.remove(os.path.abspath(BENCHMARKS))
+    result = time_to_table1.seed_in_child(4, ["--data-dir", "/nonexistent/mnist"])
     assert result == {"seed": 4, "stopped_by": "failed", "exit_status": 2, "reached_table1": False, "curve": []}
