@@ -308,6 +308,16 @@ def new_figure(*, figsize, ncols, nrows=1):
     return figure, list(axes.ravel())
 
 
+def set_margins(figure, *, left, right, top, bottom, between):
+    """Place the figure's grid of axes (one column) with these margins and this space between rows,
+    in inches: what tight_layout would work out, without drawing the figure to measure it."""
+    width, height = figure.get_size_inches()
+    rows = figure.axes[0].get_subplotspec().get_gridspec().nrows
+    axes_height = (height - top - bottom - (rows - 1) * between) / rows
+    figure.subplots_adjust(left=left / width, right=1.0 - right / width, top=1.0 - top / height,
+                           bottom=bottom / height, hspace=between / axes_height)
+
+
 def check_out_path(out_path):
     """A FileNotFoundError, before any drawing, when out_path's directory does not exist."""
     directory = os.path.dirname(os.path.abspath(os.fspath(out_path)))
@@ -470,6 +480,8 @@ def training_curves_figure(records, out_path, *, title=None, divergence="gan", g
     figure.suptitle((title if title else "training curves") +
                     "\nlosses, D outputs: means over the iterations since the point before; diversity, "
                     "Parzen: at the point", fontsize=10)
-    figure.tight_layout()
+    # Margins fixed in inches, where tight_layout measured them: drawn at every checkpoint of every
+    # run, this figure took about 1 s, of which tight_layout's measuring took 0.4.
+    set_margins(figure, left=0.95, right=0.2, top=0.85, bottom=0.6, between=0.8)
     write_png(figure, out_path)
     return figure

@@ -65,11 +65,12 @@ def this_python_as_kernel():
             yield KERNEL_NAME
 
 
-def execute(notebook, kernel_name, working_dir):
-    """Run every cell of ``notebook`` in place; raises CellExecutionError on the first error."""
+def execute(notebook, kernel_name, working_dir, **kernel_options):
+    """Run every cell of ``notebook`` in place; raises CellExecutionError on the first error.
+    kernel_options go to the kernel's start (jupyter_client's launch_kernel: env, stderr)."""
     client = NotebookClient(notebook, kernel_name=kernel_name, timeout=CELL_TIMEOUT_SECONDS, record_timing=False,
                             resources={"metadata": {"path": str(working_dir)}})
-    client.execute()
+    client.execute(**kernel_options)
     return notebook
 
 

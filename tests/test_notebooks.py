@@ -4,8 +4,9 @@ Every notebooks/*.ipynb is picked up (a new notebook needs no change here). Each
 by tests/notebook_runner.py exactly as it is run before a commit (`python
 tests/notebook_runner.py` writes the outputs back): nbclient, cell by cell, in a "python3"
 kernel of sys.executable (the interpreter running pytest, so the environment that has npgan
-and the test extra), in its own temporary working directory; a notebook that reads MNIST finds
-it where the other tests do. Any exception in a cell fails the test with that cell's traceback.
+and the test extra), in its own temporary working directory, two notebooks at a time; a
+notebook that reads MNIST finds it where the other tests do. Any exception in a cell fails the
+test with that cell's traceback.
 
 The committed copies are checked as a reader on a repository page sees them: every code cell
 run, in order, from one fresh kernel; no error among the outputs; figures as PNG; nothing
@@ -16,6 +17,7 @@ import base64
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -28,6 +30,7 @@ import notebook_runner  # noqa: E402  (tests/notebook_runner.py: the same runner
 NOTEBOOKS = notebook_runner.notebooks()
 FOLDER_LIMIT_BYTES = 5 * 1024 * 1024
 IMAGE_LIMIT_BYTES = 200 * 1024
+NOTEBOOKS_AT_ONCE = 2  # the machines this suite runs on have two cores
 MACHINE_PATHS = ("/tmp/", "/work/", "/root/", "/home/", "npgan-notebook-")
 
 
@@ -51,14 +54,36 @@ def test_the_kernel_is_this_python_with_npgan(kernel_name, tmp_path):
     assert KernelSpecManager().get_kernel_spec(kernel_name).argv[0] == sys.executable
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
-def test_notebook_runs_top_to_bottom(path, kernel_name, tmp_path, monkeypatch):
-    notebook = nbformat.read(path, as_version=4)
-    if notebook_runner.reads_mnist(notebook):
-        from tests.conftest import mnist_dir
+def run_notebook(path, kernel_name, working_dir):
+    """``path`` executed in a kernel of its own, started in working_dir; the kernel's own messages
+    on stderr go to working_dir/kernel-stderr.txt, not into another test's output."""
+    from tests.conftest import mnist_dir
 
-        monkeypatch.setenv("NPGAN_DATA_DIR", os.path.abspath(mnist_dir()))
-    notebook = notebook_runner.execute(notebook, kernel_name, tmp_path)
+    notebook = nbformat.read(path, as_version=4)
+    data = {"NPGAN_DATA_DIR": os.path.abspath(mnist_dir())} if notebook_runner.reads_mnist(notebook) else {}
+    with open(working_dir / "kernel-stderr.txt", "wb") as stderr:
+        return notebook_runner.execute(notebook, kernel_name, working_dir, env={**os.environ, **data}, stderr=stderr)
+
+
+@pytest.fixture(scope="module")
+def executions(kernel_name, tmp_path_factory, request):
+    """The runs of the notebooks this session tests, two at a time: {path: a Future of the executed
+    notebook}. Each runs in its own kernel process (most of them one core's work), so two side by
+    side take about half as long as one after the other on two cores. The first test that asks
+    starts them all; each test waits for its own."""
+    wanted = [item.callspec.params["path"] for item in request.session.items
+              if getattr(item, "originalname", None) == "test_notebook_runs_top_to_bottom"]
+    with ThreadPoolExecutor(NOTEBOOKS_AT_ONCE) as pool:
+        futures = {path: pool.submit(run_notebook, path, kernel_name, tmp_path_factory.mktemp(path.stem))
+                   for path in wanted}
+        yield futures
+        for future in futures.values():  # tests deselected or stopped early: start no more kernels
+            future.cancel()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_runs_top_to_bottom(path, executions):
+    notebook = executions[path].result()
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code_cells and all(cell.execution_count is not None for cell in code_cells)
 
