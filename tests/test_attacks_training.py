@@ -51,8 +51,12 @@ def test_every_divergence_trains_gauss1d_from_its_defaults_on_three_seeds():
     assert not failures, f"(divergence, seed): (mean, std) or None for diverged: {failures}"
 
 
-def test_the_command_line_starts_each_divergence_from_its_defaults_and_an_option_wins(tmp_path, capsys):
+def test_the_command_line_starts_each_divergence_from_its_defaults_and_an_option_wins(tmp_path, capsys, monkeypatch):
+    import npgan.monitors
     from npgan.models import DIVERGENCE_SETTINGS
+    from npgan.run import Monitors
+
+    monkeypatch.setattr(npgan.monitors, "standard_monitors", lambda dataset: Monitors())  # config.json is all it reads
 
     for name in DIVERGENCE_NAMES:
         out = tmp_path / name
