@@ -85,12 +85,16 @@ class Monitors:
     draw_score_curve(trainer, curve, path)
         called after every validation score to write parzen.png; curve is the run's
         [(epoch, score), ...] so far.
+    after_drawing()
+        called once at every checkpoint (and at a stop), after the figures above: where the
+        figures just drawn are freed.
     """
 
     validation_score: Optional[Callable] = None
     draw_samples: Optional[Callable] = None
     draw_score_curve: Optional[Callable] = None
     draw_curves: Optional[Callable] = None
+    after_drawing: Optional[Callable] = None
 
 
 class RunDirectoryError(ValueError):
@@ -156,6 +160,9 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
         window, window_size = dict(trainer.metrics_window["sums"]), trainer.metrics_window["size"]
 
     def checkpoint(score):
+        """checkpoint.npz (and the epoch's, and best.npz if ``score``, a validation score, is the
+        best so far), then the figures."""
+        nonlocal best_score
         trainer.elapsed_seconds = time.perf_counter() - started  # training time so far, resumes included
         trainer.save(checkpoint_path, {"elapsed_seconds": trainer.elapsed_seconds,
                                        "parzen_validation": score,
@@ -163,10 +170,17 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
                                        "keep_checkpoints": keep_checkpoints})
         if _epoch_end(trainer):
             _keep_epoch_checkpoint(trainer, out_dir, checkpoint_path, keep_checkpoints)
+        if score is not None and score > best_score:
+            best_score = score
+            link_atomically(checkpoint_path, os.path.join(_checkpoints_directory(out_dir), "best.npz"))
         if monitors.draw_samples is not None:
             monitors.draw_samples(trainer, os.path.join(out_dir, "samples.png"))
         if monitors.draw_curves is not None:
             monitors.draw_curves(trainer, tuple(records), os.path.join(out_dir, "curves.png"))
+        if score is not None and monitors.draw_score_curve is not None:
+            monitors.draw_score_curve(trainer, score_curve, os.path.join(out_dir, "parzen.png"))
+        if monitors.after_drawing is not None:
+            monitors.after_drawing()
 
     with _open_metrics(metrics_path, "a") as metrics_file:
         while trainer.iteration < config["iterations"]:
@@ -206,12 +220,6 @@ def train_run(trainer, out_dir, *, monitors=None, progress=None, on_log=None, ke
                     on_log(record)
             if checkpoint_now:
                 checkpoint(score)
-                if score is not None:
-                    if score > best_score:
-                        best_score = score
-                        link_atomically(checkpoint_path, os.path.join(_checkpoints_directory(out_dir), "best.npz"))
-                    if monitors.draw_score_curve is not None:
-                        monitors.draw_score_curve(trainer, score_curve, os.path.join(out_dir, "parzen.png"))
             if progress is not None:
                 progress(done, values)
             if stop_requested is not None and not last and stop_requested():

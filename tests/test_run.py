@@ -174,10 +174,11 @@ class RecordingMonitors:
 
     def __init__(self, scores):
         self.scores, self.scored, self.drawn, self.curves = scores, [], [], []
+        self.events = []  # the figures' file names and "after_drawing", in the order of the calls
 
     def monitors(self):
         return Monitors(validation_score=self.validation_score, draw_samples=self.draw_samples,
-                        draw_score_curve=self.draw_score_curve)
+                        draw_score_curve=self.draw_score_curve, after_drawing=self.after_drawing)
 
     def validation_score(self, trainer):
         self.scored.append(trainer.iteration)
@@ -185,9 +186,14 @@ class RecordingMonitors:
 
     def draw_samples(self, trainer, path):
         self.drawn.append((trainer.iteration, os.path.basename(path)))
+        self.events.append(os.path.basename(path))
 
     def draw_score_curve(self, trainer, curve, path):
         self.curves.append((trainer.iteration, list(curve), os.path.basename(path)))
+        self.events.append(os.path.basename(path))
+
+    def after_drawing(self):
+        self.events.append("after_drawing")
 
 
 def test_the_monitors_are_called_at_the_checkpoints_and_the_epoch_ends(tmp_path):
@@ -207,6 +213,9 @@ def test_the_monitors_are_called_at_the_checkpoints_and_the_epoch_ends(tmp_path)
     assert [r["parzen_validation"] for r in records] == [None, 1.0, None, 3.0, 2.0]
     best = load_checkpoint(tmp_path / "checkpoints" / "best.npz")
     assert best.state["iteration"] == 24 and best.state["parzen_validation"] == 3.0
+    # after_drawing once a checkpoint, after all of its figures
+    scored_checkpoint, checkpoint = ["samples.png", "parzen.png", "after_drawing"], ["samples.png", "after_drawing"]
+    assert recorder.events == (2 * checkpoint + scored_checkpoint) * 2 + checkpoint + scored_checkpoint  # 4, 8, 12, ... 28, 30
 
     # a resumed run continues the curve and the best score; a stop draws the samples of its iteration
     recorder = RecordingMonitors({36: 2.5, 42: 9.0})
