@@ -449,6 +449,13 @@ class Adam(Optimizer):
         t = self.iteration + 1
         first_moment = self._slots["first_moment"][name]
         second_moment = self._slots["second_moment"][name]
+        kernels = compiled_kernels(param, first_moment, second_moment, grad)
+        if kernels is not None and all(array.flags.c_contiguous for array in (param, first_moment, second_moment)):
+            # the same update in one compiled pass (the fast path), which also checks the new parameters
+            return kernels.adam_update(param, first_moment, second_moment, np.ascontiguousarray(grad),
+                                       scalar(self.beta1), scalar(1.0 - self.beta1), scalar(self.beta2),
+                                       scalar(1.0 - self.beta2), scalar(1.0 - self.beta1**t),
+                                       scalar(1.0 - self.beta2**t), scalar(self.learning_rate), scalar(self.epsilon))
         first_moment *= scalar(self.beta1)
         first_moment += scalar(1.0 - self.beta1) * grad
         second_moment *= scalar(self.beta2)

@@ -36,7 +36,7 @@ from npgan.gradcheck import run_all
 from npgan.kernels import backend, runner
 from npgan.layers import Dropout, Linear, Maxout, ReLU, Sequential, Sigmoid
 from npgan.models import preset_config
-from npgan.optim import MomentumSGD, ParameterAverage
+from npgan.optim import Adam, MomentumSGD, ParameterAverage
 from npgan.train import Trainer
 from tests.strategies import seeds
 
@@ -195,6 +195,30 @@ def test_the_momentum_update_is_bit_identical_on_both_paths_and_in_place(seed, d
             finals[path] = (array, optimizer.state_dict()["velocity.w"])
     for got, expected in zip(finals["numba"], finals["numpy"]):
         np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=10)
+@given(seeds, st.sampled_from(DTYPES), st.integers(-6, 2))
+def test_the_adam_update_is_bit_identical_on_both_paths_and_in_place(seed, dtype, scale):
+    """Parameters and both moments, after steps whose gradients span a power of ten ``scale``;
+    "f" (Fortran order) takes the reference path on numba too."""
+    rng = np.random.default_rng(seed)
+    params = {"w": rng.standard_normal((4, 3)).astype(dtype), "f": np.asfortranarray(rng.standard_normal((3, 5)))
+              .astype(dtype, order="F")}
+    grads = [{name: (rng.standard_normal(value.shape) * 10.0**scale).astype(dtype) for name, value in params.items()}
+             for _ in range(3)]
+    finals = {}
+    for path in npgan.kernels.BACKENDS:
+        with npgan.kernels.use_backend(path):
+            copies = {name: value.copy(order="K") for name, value in params.items()}
+            arrays = dict(copies)
+            optimizer = Adam(copies, learning_rate=0.01, beta1=0.5)
+            for grad in grads:
+                assert optimizer.step(grad) is None  # every new parameter finite
+            assert all(copies[name] is arrays[name] for name in params)
+            finals[path] = {**{f"param.{name}": value for name, value in copies.items()}, **optimizer.state_dict()}
+    for name, expected in finals["numpy"].items():
+        np.testing.assert_array_equal(finals["numba"][name], expected, err_msg=name)
 
 
 @settings(max_examples=10)

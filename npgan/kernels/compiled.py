@@ -16,6 +16,8 @@ npgan/layers.py give the formulas; runners.py says which kernel serves which lay
     dropout(x, u, keep_prob)             (x * m, m) with m = [u < keep_prob] / keep_prob
     momentum_update(p, v, g, lr, mu)     in place: v <- mu v - lr g;  p <- p + v; returns
                                          whether every new p is finite
+    adam_update(p, m, s, g, ...)         in place: npgan.optim.Adam's update, the same bits;
+                                         returns whether every new p is finite
     average_update(a, p, share)          in place: a <- a + (p - a) * share (ParameterAverage)
 
 What they save over the NumPy reference is the traffic around the matrix products:
@@ -317,6 +319,28 @@ def momentum_update(param, velocity, grad, learning_rate, momentum):
     return non_finite == 0
 
 
+@njit(cache=True, error_model="numpy")
+def adam_update(param, first, second, grad, beta1, one_minus_beta1, beta2, one_minus_beta2, correction1,
+                correction2, learning_rate, epsilon):
+    # npgan.optim.Adam's NumPy statements, operation for operation in the same order (so the same
+    # roundings: the same bits), in one pass instead of eleven over the arrays and their temporaries.
+    # error_model="numpy": a division by zero gives inf or NaN as in NumPy, with no check of the
+    # divisor (Python's ZeroDivisionError) that keeps the loop from vectorising (3-4x slower)
+    flat_param, flat_first, flat_second, flat_grad = param.reshape(-1), first.reshape(-1), second.reshape(-1), \
+        grad.reshape(-1)
+    non_finite = 0  # as momentum_update
+    for i in range(flat_param.size):
+        g = flat_grad[i]
+        m = flat_first[i] * beta1 + one_minus_beta1 * g
+        s = flat_second[i] * beta2 + one_minus_beta2 * (g * g)
+        flat_first[i] = m
+        flat_second[i] = s
+        updated = flat_param[i] - learning_rate * (m / correction1) / (np.sqrt(s / correction2) + epsilon)
+        flat_param[i] = updated
+        non_finite += (updated - updated) != 0
+    return non_finite == 0
+
+
 @njit(cache=True)
 def average_update(average, param, share):
     flat_average, flat_param = average.reshape(-1), param.reshape(-1)
@@ -344,4 +368,6 @@ def compile_every_kernel():
         dropout(x, np.zeros(x.shape), 0.5)
         for param in (W, b):
             momentum_update(param.copy(), np.zeros_like(param), param, dtype(0.1), dtype(0.5))
+            adam_update(param.copy(), np.zeros_like(param), np.zeros_like(param), param,
+                        *(dtype(value) for value in (0.5, 0.5, 0.9, 0.1, 0.5, 0.1, 0.1, 1e-8)))
             average_update(param.copy(), param, dtype(0.5))
