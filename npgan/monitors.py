@@ -10,7 +10,6 @@
                        and D(G(z)), the diversities, the quick Parzen estimate), at every
                        checkpoint; `npgan figure curves --run DIR` draws the same from the files
     draw_score_curve   parzen.png: the quick Parzen estimate against the epoch
-
     free_figures       after a checkpoint's figures: a garbage collection that frees them
 
 A run of toy data gets samples.png and curves.png only: its distribution has no validation split.

@@ -93,6 +93,15 @@ def _validated_params(params):
     return checked
 
 
+def _in_place_kernels(written, read=()):
+    """The compiled kernels (npgan.kernels) for an update that writes the arrays ``written`` and
+    reads ``read``, or None: run the NumPy statements. Every array must have one dtype the
+    kernels take, and every written one be C-contiguous (a kernel writes through a flat view,
+    which of any other array would be a copy)."""
+    kernels = compiled_kernels(*written, *read)
+    return kernels if kernels is not None and all(array.flags.c_contiguous for array in written) else None
+
+
 def first_non_finite(arrays):
     """The name of the first array of ``arrays`` (name -> array) holding a NaN or an inf, or None.
 
@@ -396,8 +405,8 @@ class MomentumSGD(Optimizer):
         learning_rate = scalar(self.current_learning_rate)
         momentum = scalar(self.current_momentum)
         velocity = self._slots["velocity"][name]
-        kernels = compiled_kernels(param, velocity, grad)
-        if kernels is not None and param.flags.c_contiguous and velocity.flags.c_contiguous:
+        kernels = _in_place_kernels((param, velocity), (grad,))
+        if kernels is not None:
             # the same update in one compiled pass (the fast path), which also checks the new parameters
             return kernels.momentum_update(param, velocity, np.ascontiguousarray(grad), learning_rate, momentum)
         velocity *= momentum  # v <- mu v - lr g;  p <- p + v, in place
@@ -449,8 +458,8 @@ class Adam(Optimizer):
         t = self.iteration + 1
         first_moment = self._slots["first_moment"][name]
         second_moment = self._slots["second_moment"][name]
-        kernels = compiled_kernels(param, first_moment, second_moment, grad)
-        if kernels is not None and all(array.flags.c_contiguous for array in (param, first_moment, second_moment)):
+        kernels = _in_place_kernels((param, first_moment, second_moment), (grad,))
+        if kernels is not None:
             # the same update in one compiled pass (the fast path), which also checks the new parameters
             return kernels.adam_update(param, first_moment, second_moment, np.ascontiguousarray(grad),
                                        scalar(self.beta1), scalar(1.0 - self.beta1), scalar(self.beta2),
@@ -534,8 +543,8 @@ class ParameterAverage:
         weight = decay * -math.expm1(n * math.log(decay)) / -math.expm1((n + 1) * math.log(decay))
         for name, param in self._params.items():
             average, share = self._averages[name], param.dtype.type(1.0 - weight)
-            kernels = compiled_kernels(average, param)
-            if kernels is not None and average.flags.c_contiguous and param.flags.c_contiguous:
+            kernels = _in_place_kernels((average, param))
+            if kernels is not None:
                 kernels.average_update(average, param, share)  # the same arithmetic in one compiled pass
                 continue
             scratch = self._scratch.get(name)

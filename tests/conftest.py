@@ -115,3 +115,13 @@ def forbid_whole_splits(monkeypatch):
         raise AssertionError(f"the whole {name} split was converted")
 
     monkeypatch.setattr(ImageData, "split", whole_split)
+
+
+@pytest.fixture
+def without_monitors(monkeypatch):
+    """`npgan train` with no monitors (no figures, no Parzen estimates at the checkpoints), for
+    tests that read neither: npgan.cli_train takes them from npgan.monitors.standard_monitors."""
+    import npgan.monitors
+    from npgan.run import Monitors
+
+    monkeypatch.setattr(npgan.monitors, "standard_monitors", lambda dataset: Monitors())

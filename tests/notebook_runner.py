@@ -46,6 +46,13 @@ def mnist_dir():
     return os.environ.get("NPGAN_DATA_DIR") or str(SHARED_MNIST)
 
 
+def kernel_environment(notebook, find_mnist=mnist_dir):
+    """The environment a kernel for ``notebook`` starts with: this process's, plus NPGAN_DATA_DIR
+    (find_mnist() made absolute) if the notebook reads MNIST."""
+    data = {"NPGAN_DATA_DIR": os.path.abspath(find_mnist())} if reads_mnist(notebook) else {}
+    return {**os.environ, **data}
+
+
 @contextlib.contextmanager
 def this_python_as_kernel():
     """KERNEL_NAME resolves, inside the block, to a kernel running sys.executable."""
@@ -78,9 +85,8 @@ def run(paths, kernel_name):
     """Execute each notebook of ``paths`` in a fresh temporary directory and write it back."""
     for path in paths:
         notebook = nbformat.read(path, as_version=4)
-        data = {"NPGAN_DATA_DIR": os.path.abspath(mnist_dir())} if reads_mnist(notebook) else {}
-        with mock.patch.dict(os.environ, data), tempfile.TemporaryDirectory(prefix="npgan-notebook-") as working_dir:
-            execute(notebook, kernel_name, working_dir)
+        with tempfile.TemporaryDirectory(prefix="npgan-notebook-") as working_dir:
+            execute(notebook, kernel_name, working_dir, env=kernel_environment(notebook))
         nbformat.validate(notebook)
         nbformat.write(notebook, path)
         print(f"{path.name}: {sum(c.cell_type == 'code' for c in notebook.cells)} code cells run, "

@@ -133,19 +133,16 @@ def test_averaging_switched_on_at_a_resume_export_and_the_generator_option(tmp_p
     assert "generator_average_decay must be in [0.0, 1.0)" in capsys.readouterr().err
 
 
-def test_keep_checkpoints_is_kept_by_a_resume_until_another_is_given(tmp_path, monkeypatch):
+def test_keep_checkpoints_is_kept_by_a_resume_until_another_is_given(tmp_path, monkeypatch, without_monitors):
     """--keep-checkpoints N: the last N epoch checkpoints (0: all); a resume keeps the run's N."""
     import npgan.cli_train
     import npgan.models
-    import npgan.monitors
-    from npgan.run import Monitors
     from tests.test_paper_mnist import tiny_config, tiny_images
 
-    # paper-mnist shrunk to 6 iterations an epoch on 60 tiny images, and no figures or Parzen
-    # estimates at the checkpoints: epoch checkpoints in a fraction of a second
+    # paper-mnist shrunk to 6 iterations an epoch on 60 tiny images, with no monitors: epoch
+    # checkpoints in a fraction of a second
     monkeypatch.setattr(npgan.models, "preset_config", lambda preset, **changes: tiny_config(**changes))
     monkeypatch.setattr(npgan.cli_train, "dataset_for", lambda config, data_dir=None: tiny_images())
-    monkeypatch.setattr(npgan.monitors, "standard_monitors", lambda dataset: Monitors())
     out = tmp_path / "run"
 
     def train(*words):

@@ -60,9 +60,9 @@ def run_notebook(path, kernel_name, working_dir):
     from tests.conftest import mnist_dir
 
     notebook = nbformat.read(path, as_version=4)
-    data = {"NPGAN_DATA_DIR": os.path.abspath(mnist_dir())} if notebook_runner.reads_mnist(notebook) else {}
+    environment = notebook_runner.kernel_environment(notebook, mnist_dir)  # conftest's: skips without MNIST
     with open(working_dir / "kernel-stderr.txt", "wb") as stderr:
-        return notebook_runner.execute(notebook, kernel_name, working_dir, env={**os.environ, **data}, stderr=stderr)
+        return notebook_runner.execute(notebook, kernel_name, working_dir, env=environment, stderr=stderr)
 
 
 @pytest.fixture(scope="module")
